@@ -1,0 +1,53 @@
+# leakshim: `make` builds the preload library and the analyzer; `make test` runs every test;
+# `make demo` traces the example server under load. See README.md.
+
+CC      ?= gcc
+BUILD   := build
+WARN    := -Wall -Wextra -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP
+
+# The shim: position-independent, hidden by default, every symbol bound at load time. libgcc_s
+# is listed before libunwind so that the global scope resolves the program's _Unwind_* to
+# libgcc_s, never to libunwind's copies (see README, "Dependencies").
+SHIM_SRC    := $(wildcard shim/*.c)
+SHIM_OBJ    := $(SHIM_SRC:%.c=$(BUILD)/%.o)
+SHIM_CFLAGS  = $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+               -fno-omit-frame-pointer
+SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/exports.map \
+               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread
+
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
+ANALYZER_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZER_OBJ))
+ANALYZER_LIBS := -ldw -lelf -lstdc++ -lm
+
+EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
+
+.PHONY: all test demo clean deps bench fuzz unit integration cases
+all: $(BUILD)/libleakshim.so $(BUILD)/leakshim $(EXAMPLES)
+
+$(BUILD)/shim/%.o: shim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/libleakshim.so: $(SHIM_OBJ) shim/exports.map
+	$(CC) $(SHIM_OBJ) -o $@ $(SHIM_LDFLAGS)
+
+$(BUILD)/analyzer/%.o: analyzer/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ishim -c $< -o $@
+
+$(BUILD)/leakshim: $(ANALYZER_OBJ)
+	$(CC) $(ANALYZER_OBJ) -o $@ $(ANALYZER_LIBS)
+
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -pthread $< -o $@
+
+include tests/tests.mk
+
+-include $(SHIM_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d)
+
+clean:
+	rm -rf $(BUILD)

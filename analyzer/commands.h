@@ -1,0 +1,11 @@
+/* The subcommands of the `leakshim` command line; main.c dispatches to them. Each returns
+ * the process exit status (CONTRACT.md: 0 success, 2 usage error or unreadable trace). */
+#ifndef LEAKSHIM_COMMANDS_H
+#define LEAKSHIM_COMMANDS_H
+
+#define EXIT_USAGE 2
+
+int cmd_report(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,34 @@
+/* `leakshim`: the analyzer's command line. Dispatches to the subcommands in commands.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char usage[] =
+    "usage: leakshim COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  run [--output TEMPLATE] -- PROGRAM [ARGS...]\n"
+    "        run PROGRAM with the tracer preloaded; prints where the trace went\n"
+    "  report [--format text|json] [--top N] TRACE\n"
+    "        replay TRACE and rank the stacks that still hold memory at its end\n"
+    "\n"
+    "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
+    "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER (see README.md).\n";
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc >= 2)
+        fprintf(stderr, "leakshim: unknown command '%s'\n\n", argv[1]);
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+}

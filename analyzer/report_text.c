@@ -1,0 +1,87 @@
+/* `leakshim report` in text: a summary, then the suspects with readable stacks. Each frame
+ * prints `file:line` as one token, which terminals and editors turn into a link. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report.h"
+
+#define TEXT_FRAMES_SHOWN 12
+
+/* "1,234,567" */
+static const char *grouped(uint64_t v, char *buf)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* "1.9 MiB" */
+static const char *human(uint64_t bytes, char *buf)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    unsigned u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : path;
+}
+
+static void frame_text(FILE *out, const struct suspect_frame *f)
+{
+    const sym_frame *s = &f->sym;
+    fprintf(out, "    %-28s ", s->function ? s->function : "??");
+    if (s->file && s->line > 0)
+        fprintf(out, "%s:%d", s->file, s->line);
+    else if (s->module)
+        fprintf(out, "[%s+0x%" PRIx64 "]", base_name(s->module), f->address);
+    else
+        fprintf(out, "[0x%" PRIx64 "]", f->address);
+    fputc('\n', out);
+}
+
+void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
+{
+    size_t total_suspects = suspects->total;
+    const struct replay_summary *s = &r->summary;
+    char a[32], b[32], c[32];
+    fprintf(out, "leakshim report: %s (pid %" PRIu64 "), %.1f s, %s\n",
+            r->process.seen ? r->process.exe : "unknown program", r->process.pid,
+            (double)s->last_time_ns / 1e9, r->complete ? "trace complete" : "TRACE INCOMPLETE");
+    fprintf(out, "  %s allocations, %s frees, peak %s live\n", grouped(s->allocations, a),
+            grouped(s->frees, b), human(s->peak_bytes, c));
+    fprintf(out, "  leaked %s (%s bytes) in %s blocks from %zu stacks", human(s->live_bytes, a),
+            grouped(s->live_bytes, b), grouped(s->live_blocks, c), total_suspects);
+    fprintf(out, s->lost_events ? "; %" PRIu64 " EVENTS LOST\n" : "; no events lost\n",
+            s->lost_events);
+    for (size_t i = 0; i < suspects->count; i++) {
+        const struct suspect *sp = &suspects->items[i];
+        fprintf(out, "\n#%zu  %s (%s bytes) in %s blocks, %.1f%% of leaked bytes\n", i + 1,
+                human(sp->leaked_bytes, a), grouped(sp->leaked_bytes, b),
+                grouped(sp->leaked_blocks, c), 100 * sp->score);
+        uint32_t shown = sp->frame_count < TEXT_FRAMES_SHOWN ? sp->frame_count : TEXT_FRAMES_SHOWN;
+        for (uint32_t k = 0; k < shown; k++)
+            frame_text(out, &sp->frames[k]);
+        if (sp->frame_count > shown)
+            fprintf(out, "    ... %u more frames\n", sp->frame_count - shown);
+        if (!sp->frame_count)
+            fputs("    (no stack recorded)\n", out);
+    }
+    if (total_suspects > suspects->count)
+        fprintf(out, "\n%zu more suspects not shown (--top 0 shows all)\n",
+                total_suspects - suspects->count);
+}

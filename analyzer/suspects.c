@@ -1,0 +1,84 @@
+/* Building and ranking the suspect list; see suspects.h. */
+#include "suspects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int by_leaked_bytes(const void *a, const void *b)
+{
+    const struct suspect *x = a, *y = b;
+    if (x->leaked_bytes != y->leaked_bytes)
+        return x->leaked_bytes > y->leaked_bytes ? -1 : 1;
+    if (x->leaked_blocks != y->leaked_blocks)
+        return x->leaked_blocks > y->leaked_blocks ? -1 : 1;
+    return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+static int is_allocator_entry(const sym_frame *f)
+{
+    return f->function && (strncmp(f->function, "operator new", 12) == 0 ||
+                           strncmp(f->function, "__gnu_cxx::new_allocator", 24) == 0);
+}
+
+static int symbolize_suspect(struct replay *r, const struct stack_info *s, struct suspect *out)
+{
+    out->frames = calloc(s->depth + 1, sizeof *out->frames);
+    if (!out->frames)
+        return -1;
+    int leading = 1;
+    for (uint32_t i = 0; i < s->depth; i++) {
+        struct suspect_frame f = {.address = s->frames[i]};
+        if (s->modules[i] >= 0)
+            symbolizer_lookup(r->sym, s->modules[i], s->frames[i], &f.sym);
+        if (leading && is_allocator_entry(&f.sym))
+            continue;
+        leading = 0;
+        out->frames[out->frame_count++] = f;
+    }
+    return 0;
+}
+
+static void fill(struct suspect *out, uint32_t id, const struct stack_info *s)
+{
+    memset(out, 0, sizeof *out);
+    out->stack_id = id;
+    out->leaked_bytes = s->live_bytes;
+    out->leaked_blocks = s->live_blocks;
+    out->allocated_bytes = s->alloc_bytes;
+    out->allocated_blocks = s->alloc_blocks;
+}
+
+int suspects_build(struct replay *r, size_t top, struct suspect_list *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = r->unknown_stack.live_blocks ? 1 : 0;
+    for (uint32_t i = 0; i < r->stack_count; i++)
+        n += r->stacks[i].live_blocks != 0;
+    out->items = calloc(n + 1, sizeof *out->items);
+    if (!out->items)
+        return -1;
+    for (uint32_t i = 0; i < r->stack_count; i++)
+        if (r->stacks[i].live_blocks)
+            fill(&out->items[out->count++], i, &r->stacks[i]);
+    if (r->unknown_stack.live_blocks)
+        fill(&out->items[out->count++], TRACE_STACK_UNKNOWN, &r->unknown_stack);
+    qsort(out->items, out->count, sizeof *out->items, by_leaked_bytes);
+    out->total = out->count;
+    if (top && out->count > top)
+        out->count = top;
+    for (size_t i = 0; i < out->count; i++) {
+        struct suspect *sp = &out->items[i];
+        sp->score = r->summary.live_bytes ? (double)sp->leaked_bytes / (double)r->summary.live_bytes : 0;
+        if (symbolize_suspect(r, replay_stack(r, sp->stack_id), sp) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void suspects_free(struct suspect_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].frames);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}

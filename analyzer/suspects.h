@@ -1,0 +1,39 @@
+/* Leak suspects: every stack that still has outstanding blocks at the end of the replay,
+ * ranked, with its frames symbolized. Leading frames of the allocator's own entry points
+ * (C++ operator new and friends) are dropped, so a suspect's first frame is the code that
+ * asked for memory. Used by every output format. */
+#ifndef LEAKSHIM_SUSPECTS_H
+#define LEAKSHIM_SUSPECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replay.h"
+#include "symbolize.h"
+
+struct suspect_frame {
+    uint64_t address; /* the return address as recorded */
+    sym_frame sym;
+};
+
+struct suspect {
+    uint32_t stack_id;
+    uint64_t leaked_bytes, leaked_blocks;
+    uint64_t allocated_bytes, allocated_blocks;
+    double score; /* share of all leaked bytes, 0..1 */
+    uint32_t frame_count;
+    struct suspect_frame *frames;
+};
+
+struct suspect_list {
+    struct suspect *items;
+    size_t count; /* kept (at most `top`) */
+    size_t total; /* stacks with outstanding blocks */
+};
+
+/* Ranks by leaked bytes (then blocks, then stack id), keeps the first `top` (0: all) and
+ * symbolizes them. Returns 0, or -1 on out of memory. */
+int suspects_build(struct replay *r, size_t top, struct suspect_list *out);
+void suspects_free(struct suspect_list *list);
+
+#endif

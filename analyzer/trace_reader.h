@@ -1,0 +1,86 @@
+/* Streaming decoder of trace files (format: shim/trace_format.h). Every trace is untrusted
+ * input: lengths and counts are bounded, every varint is checked against the record's end, and
+ * every failure names the byte offset of the record at fault. Memory is bounded by the
+ * largest record allowed (TRACE_MAX_RECORD_LEN), whatever the file's size.
+ *
+ * Used by replay (report, check, timeline) and by the fuzz target. */
+#ifndef LEAKSHIM_TRACE_READER_H
+#define LEAKSHIM_TRACE_READER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trace_format.h"
+
+struct trace_record {
+    enum trace_record_type type;
+    uint64_t offset; /* of the record's type byte in the file */
+    union {
+        struct {
+            uint64_t pid, ppid, start_ns, depth;
+            char exe[TRACE_MAX_PATH + 1];
+        } process;
+        struct {
+            uint64_t start, end, bias;
+            char path[TRACE_MAX_PATH + 1];
+            uint8_t build_id[TRACE_MAX_BUILD_ID];
+            uint32_t build_id_len;
+        } module;
+        struct {
+            uint32_t id, depth;
+            uint64_t frames[TRACE_MAX_STACK_DEPTH];
+        } stack;
+        struct {
+            uint64_t address, size;
+            uint32_t stack;
+        } alloc; /* also TRACE_REC_REALLOC: old_address is set there */
+        struct {
+            uint64_t address;
+        } free;
+        struct {
+            uint64_t ns;
+        } time;
+        struct {
+            uint64_t cause, count;
+        } lost;
+        struct {
+            uint64_t events;
+        } end;
+    } u;
+    uint64_t old_address; /* TRACE_REC_REALLOC only */
+};
+
+enum trace_status {
+    TRACE_OK,        /* a record was decoded */
+    TRACE_EOF,       /* the stream ended cleanly at a record boundary */
+    TRACE_TRUNCATED, /* the stream ended inside a record, or unwritten space follows */
+    TRACE_INVALID,   /* not a trace, or corrupt: see trace_reader.error */
+};
+
+struct trace_reader {
+    FILE *file;
+    const char *path;
+    uint8_t *buf;
+    size_t buf_len, buf_pos;
+    uint64_t buf_offset;  /* file offset of buf[0] */
+    uint64_t last_address; /* for address deltas */
+    int at_eof;
+    uint16_t version;
+    char error[512];
+};
+
+/* Opens `path` and checks the file header. On failure returns TRACE_INVALID with
+ * r->error set ("PATH: ..."); the reader then needs no close. */
+enum trace_status trace_reader_open(struct trace_reader *r, const char *path);
+
+/* Decodes the next record into *rec. Unknown record types are skipped (a newer writer may add
+ * some). On TRACE_TRUNCATED and TRACE_INVALID, r->error says where and why. */
+enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record *rec);
+
+void trace_reader_close(struct trace_reader *r);
+
+/* The reader over bytes in memory instead of a file (for the fuzz target and tests). */
+enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *data, size_t n,
+                                           const char *name);
+
+#endif

@@ -1,0 +1,24 @@
+/* The records that the allocation hooks put into the ring and the writer takes out (shim
+ * internal; the trace file's own records are in trace_format.h). Word layouts, after the
+ * header word made by ring_header(type, nwords, aux):
+ *
+ *   EVENT_ALLOC    aux = depth   | address | requested size | frames[depth]
+ *   EVENT_REALLOC  aux = depth   | old address | new address | requested size | frames[depth]
+ *   EVENT_FREE                   | address
+ *   EVENT_NOTHING                | (any words): a reservation whose call failed; skipped
+ */
+#ifndef LEAKSHIM_EVENTS_H
+#define LEAKSHIM_EVENTS_H
+
+enum event_type {
+    EVENT_ALLOC = 1,
+    EVENT_FREE = 2,
+    EVENT_REALLOC = 3,
+    EVENT_NOTHING = 4,
+};
+
+#define EVENT_ALLOC_FIXED_WORDS 3   /* header, address, size */
+#define EVENT_REALLOC_FIXED_WORDS 4 /* header, old, new, size */
+#define EVENT_FREE_WORDS 2
+
+#endif

@@ -1,0 +1,70 @@
+/* The shim's start, stop and fork handling; see lifecycle.h for the state machine. */
+#include "lifecycle.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/auxv.h>
+
+#include "capture.h"
+#include "guard.h"
+#include "options.h"
+#include "record.h"
+#include "writer.h"
+
+_Atomic int shim_state = SHIM_UNINIT;
+static int tracing_refused; /* setuid or similar: never trace, not even in children */
+
+static void after_fork_in_child(void)
+{
+    writer_forget_after_fork();
+    atomic_store(&shim_state, tracing_refused ? SHIM_OFF : SHIM_UNINIT);
+}
+
+static int start(void)
+{
+    static int atfork_registered;
+    if (getauxval(AT_SECURE)) {
+        tracing_refused = 1;
+        return SHIM_OFF;
+    }
+    struct shim_options options;
+    options_load(&options);
+    record_depth = options.depth;
+    capture_init();
+    if (!atfork_registered) {
+        pthread_atfork(NULL, NULL, after_fork_in_child);
+        atfork_registered = 1;
+    }
+    return writer_start(&options) == 0 ? SHIM_RECORDING : SHIM_OFF;
+}
+
+int shim_start_slow(void)
+{
+    for (;;) {
+        int expected = SHIM_UNINIT;
+        if (atomic_compare_exchange_strong(&shim_state, &expected, SHIM_STARTING)) {
+            int s = start();
+            atomic_store_explicit(&shim_state, s, memory_order_release);
+            return s == SHIM_RECORDING;
+        }
+        if (expected != SHIM_STARTING)
+            return expected == SHIM_RECORDING;
+        sched_yield(); /* another thread is starting the writer */
+    }
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+    shim_guard++;
+    shim_recording(); /* a program that never allocates still leaves a trace */
+    shim_guard--;
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+    shim_guard++;
+    int expected = SHIM_RECORDING;
+    if (atomic_compare_exchange_strong(&shim_state, &expected, SHIM_OFF))
+        writer_stop();
+    shim_guard--;
+}

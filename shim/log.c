@@ -1,0 +1,36 @@
+/* Warnings from the shim; see log.h for the rules. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static atomic_uint messages;
+
+void shim_warn(const char *fmt, ...)
+{
+    if (atomic_fetch_add(&messages, 1) >= LOG_MAX_MESSAGES)
+        return;
+    int saved_errno = errno;
+    char buf[512];
+    int prefix = snprintf(buf, sizeof buf, "leakshim: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + prefix, sizeof buf - (size_t)prefix - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)prefix + (n < 0 ? 0 : (size_t)n);
+    if (len > sizeof buf - 2)
+        len = sizeof buf - 2;
+    buf[len++] = '\n';
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(STDERR_FILENO, buf + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    errno = saved_errno;
+}

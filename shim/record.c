@@ -1,0 +1,61 @@
+/* Recording allocation events into the writer's ring; see record.h. The stack is captured
+ * before a reservation is taken, so that the consumer never waits on an unwinding producer. */
+#include "record.h"
+
+#include <errno.h>
+
+#include "capture.h"
+#include "events.h"
+#include "trace_format.h"
+#include "writer.h"
+
+unsigned record_depth = 64;
+
+void record_alloc(void *address, size_t size)
+{
+    int saved_errno = errno;
+    uint64_t frames[TRACE_MAX_STACK_DEPTH];
+    unsigned depth = capture_stack(frames, record_depth);
+    uint32_t words = EVENT_ALLOC_FIXED_WORDS + depth;
+    uint64_t pos = ring_reserve(&writer_ring, words);
+    ring_put(&writer_ring, pos, 1, (uint64_t)(uintptr_t)address);
+    ring_put(&writer_ring, pos, 2, size);
+    for (unsigned i = 0; i < depth; i++)
+        ring_put(&writer_ring, pos, EVENT_ALLOC_FIXED_WORDS + i, frames[i]);
+    ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, words, depth));
+    errno = saved_errno;
+}
+
+void record_free(void *address)
+{
+    int saved_errno = errno;
+    uint64_t pos = ring_reserve(&writer_ring, EVENT_FREE_WORDS);
+    ring_put(&writer_ring, pos, 1, (uint64_t)(uintptr_t)address);
+    ring_commit(&writer_ring, pos, ring_header(EVENT_FREE, EVENT_FREE_WORDS, 0));
+    errno = saved_errno;
+}
+
+void record_realloc_begin(struct pending_realloc *r)
+{
+    int saved_errno = errno;
+    uint64_t frames[TRACE_MAX_STACK_DEPTH];
+    r->depth = capture_stack(frames, record_depth);
+    r->words = EVENT_REALLOC_FIXED_WORDS + r->depth;
+    r->pos = ring_reserve(&writer_ring, r->words);
+    for (unsigned i = 0; i < r->depth; i++)
+        ring_put(&writer_ring, r->pos, EVENT_REALLOC_FIXED_WORDS + i, frames[i]);
+    errno = saved_errno;
+}
+
+void record_realloc_end(struct pending_realloc *r, void *old, void *result, size_t size)
+{
+    /* realloc(old, 0) freed the block (glibc); a NULL result otherwise means the call failed
+     * and old is untouched. */
+    int saved_errno = errno;
+    unsigned type = result || size == 0 ? EVENT_REALLOC : EVENT_NOTHING;
+    ring_put(&writer_ring, r->pos, 1, (uint64_t)(uintptr_t)old);
+    ring_put(&writer_ring, r->pos, 2, (uint64_t)(uintptr_t)result);
+    ring_put(&writer_ring, r->pos, 3, size);
+    ring_commit(&writer_ring, r->pos, ring_header(type, r->words, r->depth));
+    errno = saved_errno;
+}

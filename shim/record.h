@@ -1,0 +1,29 @@
+/* The producer side of recording: what an allocation hook does once the real allocator has
+ * answered. Every function here is called with the re-entrancy guard set and only while the
+ * shim records (shim_recording() returned true); none changes errno.
+ *
+ * Ordering (see ring.h): a free is put into the ring before the real free runs; an allocation
+ * after the real allocator returned; a realloc reserves its record before the real realloc
+ * and fills it in afterwards, because the old block may be released inside the call. */
+#ifndef LEAKSHIM_RECORD_H
+#define LEAKSHIM_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Frames kept per stack (LEAKSHIM_DEPTH). */
+extern unsigned record_depth;
+
+void record_alloc(void *address, size_t size);
+void record_free(void *address);
+
+struct pending_realloc {
+    uint64_t pos;
+    uint32_t words, depth;
+};
+/* Captures the stack and reserves the record, before the real realloc. */
+void record_realloc_begin(struct pending_realloc *r);
+/* Completes the record: `result` is what the real realloc returned for (old, size). */
+void record_realloc_end(struct pending_realloc *r, void *old, void *result, size_t size);
+
+#endif

@@ -1,0 +1,116 @@
+/* The multi-producer, single-consumer record ring; the protocol and its barrier pairs are
+ * described in ring.h. Memory comes from mmap, never from the allocator being traced. */
+#include "ring.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A producer's last view of the tail; stale views only make the ring look fuller (the unsigned
+ * difference below then exceeds the capacity and the tail is read again). */
+static __thread uint64_t cached_tail __attribute__((tls_model("initial-exec")));
+
+int ring_init(struct ring *r, uint64_t capacity_words)
+{
+    uint64_t capacity = 2 * (uint64_t)RING_MAX_RECORD_WORDS;
+    while (capacity < capacity_words)
+        capacity <<= 1;
+    void *mem = mmap(NULL, capacity * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return -1;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->consumer_sleeping, 0);
+    r->words = mem;
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    return 0;
+}
+
+void ring_destroy(struct ring *r)
+{
+    if (r->words)
+        munmap((void *)r->words, r->capacity * sizeof(uint64_t));
+    r->words = NULL;
+}
+
+static void futex_wake_one(_Atomic int *addr)
+{
+    syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void ring_wake_consumer(struct ring *r)
+{
+    if (atomic_load_relaxed_int(&r->consumer_sleeping) &&
+        atomic_exchange_explicit(&r->consumer_sleeping, 0, memory_order_acq_rel))
+        futex_wake_one(&r->consumer_sleeping);
+}
+
+static void wait_a_little(unsigned attempt)
+{
+    if (attempt < 64) {
+        __builtin_ia32_pause();
+    } else if (attempt < 1024) {
+        sched_yield();
+    } else {
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+uint64_t ring_reserve(struct ring *r, uint32_t nwords)
+{
+    uint64_t pos = atomic_fetch_add_relaxed_u64(&r->head, nwords);
+    if (pos + nwords - cached_tail <= r->capacity)
+        return pos;
+    for (unsigned attempt = 0;; attempt++) {
+        cached_tail = atomic_load_acquire_u64(&r->tail); /* (A) pairs with (D) */
+        if (pos + nwords - cached_tail <= r->capacity)
+            return pos;
+        ring_wake_consumer(r);
+        wait_a_little(attempt);
+    }
+}
+
+void ring_commit(struct ring *r, uint64_t pos, uint64_t header)
+{
+    atomic_store_release_u64(&r->words[pos & r->mask], header); /* (B) pairs with (C) */
+    if (pos - cached_tail > r->capacity / 4)
+        ring_wake_consumer(r);
+}
+
+uint32_t ring_pop(struct ring *r, uint64_t *out)
+{
+    uint64_t tail = atomic_load_relaxed_u64(&r->tail);
+    uint64_t header = atomic_load_acquire_u64(&r->words[tail & r->mask]); /* (C) pairs with (B) */
+    if (header == 0)
+        return 0;
+    uint32_t n = ring_header_words(header);
+    out[0] = header;
+    atomic_store_relaxed_u64(&r->words[tail & r->mask], 0);
+    for (uint32_t i = 1; i < n; i++) {
+        _Atomic uint64_t *w = &r->words[(tail + i) & r->mask];
+        out[i] = atomic_load_relaxed_u64(w);
+        atomic_store_relaxed_u64(w, 0);
+    }
+    atomic_store_release_u64(&r->tail, tail + n); /* (D) pairs with (A) */
+    return n;
+}
+
+void ring_wait_for_data(struct ring *r, long timeout_ns)
+{
+    atomic_store_explicit(&r->consumer_sleeping, 1, memory_order_seq_cst);
+    uint64_t tail = atomic_load_relaxed_u64(&r->tail);
+    /* A producer that committed before our store above is seen here; one that commits after
+     * it sees consumer_sleeping set and wakes us once the ring fills up. */
+    if (atomic_load_explicit(&r->words[tail & r->mask], memory_order_seq_cst) == 0) {
+        struct timespec ts = {timeout_ns / 1000000000L, timeout_ns % 1000000000L};
+        syscall(SYS_futex, (int *)&r->consumer_sleeping, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+    }
+    atomic_store_relaxed_int(&r->consumer_sleeping, 0);
+}

@@ -1,0 +1,99 @@
+/* A lock-free multi-producer, single-consumer ring of variable-length records.
+ *
+ * Any thread of the traced program is a producer; the shim's writer thread is the only
+ * consumer. The ring is an array of 64-bit words (a power of two); `head` and `tail` are
+ * free-running word counters, masked only when indexing. A record is a header word followed by
+ * payload words; the header is never zero (it holds the record's length), and a zero word at
+ * `tail` means "not yet committed". Records may wrap around the end of the array.
+ *
+ *   producer                                     consumer
+ *   --------                                     --------
+ *   pos = fetch_add(head, n)       (relaxed)
+ *   wait until pos + n - tail <= capacity
+ *     (A) tail loaded with acquire               (C) h = words[tail] loaded with acquire;
+ *   write payload words            (relaxed)         h == 0: nothing committed yet, retry later
+ *   (B) words[pos] = header        (release)         copy the record, zero its words
+ *                                                (D) tail += n                 (release)
+ *
+ * B pairs with C: a consumer that sees the header also sees the payload written before it.
+ * D pairs with A: a producer that sees the new tail also sees the consumer's reads and zeroing
+ * of those words finished, so it may overwrite them ("the tail update is the producer's licence
+ * to overwrite").
+ *
+ * Order: reservations are a fetch_add on one counter, whose modification order is a total order
+ * consistent with happens-before. So when a thread records a free before calling the real
+ * free, and another thread records the allocation that reuses the address after the real malloc
+ * returned it, the free's record precedes the allocation's in the ring.
+ *
+ * Full ring: producers wait (spin, then yield, then sleep briefly) and never drop a record.
+ * Empty ring: the consumer sleeps on a futex with a timeout; a producer that finds the ring a
+ * quarter full while the consumer sleeps wakes it.
+ *
+ * A producer must not reserve while it holds a reservation it has not committed (a signal
+ * handler would deadlock on a full ring): the shim's re-entrancy guard ensures that.
+ */
+#ifndef LEAKSHIM_RING_H
+#define LEAKSHIM_RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "atomics.h"
+
+#define RING_MAX_RECORD_WORDS (1u << 16)
+
+struct ring {
+    /* written by producers */
+    _Alignas(64) _Atomic uint64_t head;
+    /* written by the consumer */
+    _Alignas(64) _Atomic uint64_t tail;
+    _Atomic int consumer_sleeping;
+    /* read-only after ring_init */
+    _Alignas(64) _Atomic uint64_t *words;
+    uint64_t capacity; /* in words, a power of two */
+    uint64_t mask;
+};
+
+static inline uint64_t ring_header(unsigned type, uint32_t nwords, uint32_t aux)
+{
+    return (uint64_t)type | (uint64_t)nwords << 8 | (uint64_t)aux << 32;
+}
+static inline unsigned ring_header_type(uint64_t h) { return (unsigned)(h & 0xff); }
+static inline uint32_t ring_header_words(uint64_t h) { return (uint32_t)(h >> 8) & 0xffffff; }
+static inline uint32_t ring_header_aux(uint64_t h) { return (uint32_t)(h >> 32); }
+
+/* Maps zeroed memory for `capacity_words` (rounded up to a power of two, at least
+ * 2 * RING_MAX_RECORD_WORDS). Returns 0, or -1 if the mapping failed (errno set). */
+int ring_init(struct ring *r, uint64_t capacity_words);
+/* Unmaps the memory. No producer or consumer may use the ring any more. */
+void ring_destroy(struct ring *r);
+
+/* --- producers: any thread, concurrently ---------------------------------------------- */
+
+/* Reserves `nwords` (1..RING_MAX_RECORD_WORDS) and returns the position of the record's
+ * header. Waits while the ring is full. */
+uint64_t ring_reserve(struct ring *r, uint32_t nwords);
+
+/* Writes payload word `index` (1..nwords-1) of the record reserved at `pos`. */
+static inline void ring_put(struct ring *r, uint64_t pos, uint32_t index, uint64_t value)
+{
+    atomic_store_relaxed_u64(&r->words[(pos + index) & r->mask], value);
+}
+
+/* Publishes the record reserved at `pos` (B): its header, with the length it was reserved with. */
+void ring_commit(struct ring *r, uint64_t pos, uint64_t header);
+
+/* --- the consumer: one thread --------------------------------------------------------- */
+
+/* Copies the record at the tail into `out` (room for RING_MAX_RECORD_WORDS words), frees its
+ * space and returns its length in words; 0 if no committed record is at the tail. */
+uint32_t ring_pop(struct ring *r, uint64_t *out);
+
+/* Wakes the consumer if it sleeps in ring_wait_for_data. Any thread. */
+void ring_wake_consumer(struct ring *r);
+
+/* Sleeps until a producer wakes the consumer or `timeout_ns` passes, unless the ring already
+ * holds a committed record. */
+void ring_wait_for_data(struct ring *r, long timeout_ns);
+
+#endif

@@ -1,0 +1,100 @@
+/* The leakshim trace format, defined once for both sides: the shim's writer encodes it, the
+ * analyzer's reader decodes it. shim/FORMAT.md is the prose version of this header.
+ *
+ * A trace is a 16-byte file header followed by a stream of self-delimiting records:
+ *
+ *     u8 type | varint payload_length | payload[payload_length]
+ *
+ * so that a reader can skip a record type it does not know, follow a file that is still being
+ * written (a record is either whole or not yet there) and read a file that was cut short. A
+ * zero type byte marks space the writer reserved but never filled (a process killed while its
+ * trace was mapped): the stream ends there.
+ *
+ * Integers in payloads are LEB128 varints; signed deltas are zigzag-encoded first. Addresses
+ * of blocks are deltas from the previous block address in the stream (per trace), which keeps
+ * typical records at 5 to 9 bytes.
+ */
+#ifndef LEAKSHIM_TRACE_FORMAT_H
+#define LEAKSHIM_TRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACE_MAGIC "LEAKSHIM"   /* 8 bytes, no terminator in the file */
+#define TRACE_MAGIC_LEN 8
+#define TRACE_VERSION 1
+#define TRACE_HEADER_LEN 16      /* magic, u16 version (LE), u16 flags, u32 reserved */
+
+/* Upper bounds a reader enforces so that hostile input cannot ask for absurd memory. */
+#define TRACE_MAX_RECORD_LEN (1u << 20)
+#define TRACE_MAX_STACK_DEPTH 256
+#define TRACE_MAX_PATH 4096
+#define TRACE_MAX_BUILD_ID 64
+
+enum trace_record_type {
+    TRACE_REC_UNWRITTEN = 0, /* never written: end of data */
+    /* pid, ppid, start time (ns since the epoch), stack depth limit, exe path */
+    TRACE_REC_PROCESS = 1,
+    /* start, end (runtime address range), bias, file offset of start, path, build-id */
+    TRACE_REC_MODULE = 2,
+    /* id, frame count, frames: first absolute, then zigzag deltas from the previous frame */
+    TRACE_REC_STACK = 3,
+    /* zigzag address delta, requested size, stack id */
+    TRACE_REC_ALLOC = 4,
+    /* zigzag address delta */
+    TRACE_REC_FREE = 5,
+    /* zigzag old-address delta, zigzag new-address delta (from old), requested size, stack id */
+    TRACE_REC_REALLOC = 6,
+    /* ns since the PROCESS record's start time; events after it happened at or after it */
+    TRACE_REC_TIME = 7,
+    /* cause (enum trace_lost_cause), number of events lost */
+    TRACE_REC_LOST = 8,
+    /* total events recorded; present only when the process ended normally */
+    TRACE_REC_END = 9,
+};
+
+/* The stack id of an allocation whose stack could not be interned (out of memory). */
+#define TRACE_STACK_UNKNOWN 0xffffffffu
+
+enum trace_lost_cause {
+    TRACE_LOST_RECURSION = 1, /* an allocation inside the shim's own hook (e.g. a signal handler) */
+    TRACE_LOST_OUTPUT = 2,    /* the trace file could not be extended */
+};
+
+/* --- varints -------------------------------------------------------------------------- */
+
+#define VARINT_MAX_LEN 10
+
+static inline size_t varint_put(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+static inline uint64_t zigzag_encode(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t zigzag_decode(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* Decodes one varint from [*p, end). Returns 0 and advances *p, or -1 if the input ends first
+ * or the varint is longer than 64 bits allow. */
+static inline int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t result = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        if (shift == 63 && b > 1)
+            return -1;
+        result |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = result;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,226 @@
+/* Creating the trace file and appending to it through 1 MiB shared mappings; see tracefile.h.
+ * Each extension opens the file again by its absolute path and checks that it is still the
+ * same inode before touching it. */
+#include "tracefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "trace_format.h"
+
+#define CHUNK_BYTES (1u << 20)
+#define MAX_SUFFIX 10000
+
+static size_t exe_basename(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "unknown");
+        return strlen(out);
+    }
+    exe[n] = 0;
+    const char *slash = strrchr(exe, '/');
+    const char *name = slash ? slash + 1 : exe;
+    size_t len = strnlen(name, cap - 1);
+    memcpy(out, name, len);
+    out[len] = 0;
+    return len;
+}
+
+/* Writes the expanded template into out; -1 if it does not fit. */
+static int expand_template(const char *template, char *out, size_t cap)
+{
+    size_t len = 0;
+    if (template[0] != '/') {
+        if (!getcwd(out, cap))
+            return -1;
+        len = strlen(out);
+        if (len + 1 >= cap)
+            return -1;
+        out[len++] = '/';
+    }
+    for (const char *p = template; *p; p++) {
+        char piece[NAME_MAX + 1];
+        size_t n;
+        if (p[0] == '%' && p[1] == 'p') {
+            n = (size_t)snprintf(piece, sizeof piece, "%d", (int)getpid());
+            p++;
+        } else if (p[0] == '%' && p[1] == 'e') {
+            n = exe_basename(piece, sizeof piece);
+            p++;
+        } else {
+            piece[0] = *p;
+            n = 1;
+            if (p[0] == '%' && p[1] == '%')
+                p++;
+        }
+        if (len + n >= cap)
+            return -1;
+        memcpy(out + len, piece, n);
+        len += n;
+    }
+    out[len] = 0;
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int create_exclusive(struct tracefile *t, const char *base)
+{
+    for (int suffix = 0; suffix < MAX_SUFFIX; suffix++) {
+        if (suffix == 0)
+            snprintf(t->path, sizeof t->path, "%s", base);
+        else if ((size_t)snprintf(t->path, sizeof t->path, "%s.%d", base, suffix) >= sizeof t->path)
+            return -1;
+        int fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+int tracefile_create(struct tracefile *t, const char *template)
+{
+    char base[PATH_MAX];
+    memset(t, 0, sizeof *t);
+    t->failed = 1;
+    if (expand_template(template, base, sizeof base) < 0) {
+        shim_warn("trace path from '%s' is too long; not tracing", template);
+        return -1;
+    }
+    int fd = create_exclusive(t, base);
+    if (fd < 0) {
+        shim_warn("cannot create trace file %s: %s; not tracing", base, strerror(errno));
+        return -1;
+    }
+    uint8_t header[TRACE_HEADER_LEN] = {0};
+    memcpy(header, TRACE_MAGIC, TRACE_MAGIC_LEN);
+    header[8] = TRACE_VERSION & 0xff;
+    header[9] = TRACE_VERSION >> 8;
+    struct stat st;
+    int ok = write_all(fd, header, sizeof header) == 0 && fstat(fd, &st) == 0;
+    close(fd);
+    if (!ok) {
+        shim_warn("cannot write trace file %s: %s; not tracing", t->path, strerror(errno));
+        return -1;
+    }
+    t->dev = st.st_dev;
+    t->ino = st.st_ino;
+    t->chunk_offset = TRACE_HEADER_LEN; /* no mapping yet: the next one starts here */
+    t->failed = 0;
+    return 0;
+}
+
+/* Opens the trace again by path, checking it is still our file. */
+static int reopen(struct tracefile *t)
+{
+    int fd = open(t->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino) {
+        close(fd);
+        errno = ESTALE;
+        return -1;
+    }
+    return fd;
+}
+
+static void unmap_chunk(struct tracefile *t)
+{
+    if (!t->chunk)
+        return;
+    munmap(t->chunk, CHUNK_BYTES);
+    t->chunk = NULL;
+    t->chunk_offset += t->chunk_used;
+    t->chunk_used = 0;
+}
+
+/* Maps the next chunk, which starts at the first unwritten byte (rounded down to a page). */
+static int map_next_chunk(struct tracefile *t)
+{
+    unmap_chunk(t);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = t->chunk_offset & ~(page - 1);
+    int fd = reopen(t);
+    if (fd < 0)
+        return -1;
+    int err = posix_fallocate(fd, (off_t)start, CHUNK_BYTES);
+    if (err == EOPNOTSUPP || err == EINVAL)
+        err = ftruncate(fd, (off_t)(start + CHUNK_BYTES)) < 0 ? errno : 0;
+    void *m = err ? MAP_FAILED
+                  : mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+    if (err)
+        errno = err;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (m == MAP_FAILED)
+        return -1;
+    t->chunk = m;
+    t->chunk_used = (size_t)(t->chunk_offset - start);
+    t->chunk_offset = start;
+    return 0;
+}
+
+int tracefile_append(struct tracefile *t, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n && !t->failed) {
+        if (!t->chunk || t->chunk_used == CHUNK_BYTES) {
+            if (map_next_chunk(t) < 0) {
+                shim_warn("cannot extend trace file %s: %s; tracing stops here", t->path,
+                          strerror(errno));
+                t->failed = 1;
+                break;
+            }
+        }
+        size_t room = CHUNK_BYTES - t->chunk_used;
+        size_t k = n < room ? n : room;
+        memcpy(t->chunk + t->chunk_used, p, k);
+        t->chunk_used += k;
+        p += k;
+        n -= k;
+    }
+    return t->failed ? -1 : 0;
+}
+
+void tracefile_close(struct tracefile *t)
+{
+    uint64_t length = t->chunk_offset + t->chunk_used;
+    unmap_chunk(t);
+    int fd = reopen(t);
+    if (fd >= 0) {
+        if (ftruncate(fd, (off_t)length) < 0)
+            shim_warn("cannot trim trace file %s: %s", t->path, strerror(errno));
+        close(fd);
+    }
+    t->failed = 1;
+}
+
+void tracefile_abandon(struct tracefile *t)
+{
+    unmap_chunk(t);
+    t->failed = 1;
+}

@@ -1,0 +1,42 @@
+/* The trace file as the writer thread sees it: created once, then appended to through a shared
+ * file mapping. No descriptor is kept open between appends, so a program that closes every
+ * descriptor cannot take the trace's number and have trace bytes land in its own file.
+ *
+ * Guarantees: bytes appended are in the file's page cache at once, so they survive the
+ * process being killed; space is reserved with fallocate before it is mapped, so a full disk
+ * turns into an error here instead of SIGBUS in the program; the unused tail of the last chunk
+ * reads as zeros (TRACE_REC_UNWRITTEN) until tracefile_close cuts the file to its length.
+ * Only the writer thread calls these functions. */
+#ifndef LEAKSHIM_TRACEFILE_H
+#define LEAKSHIM_TRACEFILE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tracefile {
+    char path[PATH_MAX];
+    dev_t dev;
+    ino_t ino;
+    uint8_t *chunk;          /* current mapping, or NULL */
+    uint64_t chunk_offset;   /* file offset of the mapping */
+    size_t chunk_used;       /* bytes written into the mapping */
+    int failed;              /* set once: appends are refused from then on */
+};
+
+/* Expands `template` (%p pid, %e executable base name, %% a percent sign), makes it absolute,
+ * and creates it with mode 0600, O_EXCL and O_NOFOLLOW; if the name exists, tries NAME.1,
+ * NAME.2, ... Writes the file header. Returns 0, or -1 with a warning already given. */
+int tracefile_create(struct tracefile *t, const char *template);
+
+/* Appends n bytes. Returns 0, or -1 (and stays failed) if the file cannot be extended. */
+int tracefile_append(struct tracefile *t, const void *data, size_t n);
+
+/* Unmaps and cuts the file to the bytes written. */
+void tracefile_close(struct tracefile *t);
+
+/* Forgets the file without touching it (a forked child must not write its parent's trace). */
+void tracefile_abandon(struct tracefile *t);
+
+#endif

@@ -1,0 +1,376 @@
+/* The writer thread and its trace encoding; see writer.h for its contract.
+ *
+ * Lifecycle: writer_start (first hooked call, or first call in a forked child) maps the ring,
+ * creates the file and starts the thread; writer_stop (the shim's destructor) drains and
+ * finishes the file. A record leaves the ring before it is encoded; `processed` counts the
+ * ring words that are encoded and in the file, which is what writer_sync waits for. */
+#include "writer.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "guard.h"
+#include "log.h"
+#include "modules.h"
+#include "tracefile.h"
+#include "uthash.h"
+
+#define TIME_RECORD_INTERVAL_NS 10000000ull /* 10 ms */
+#define IDLE_WAIT_NS 10000000L              /* the consumer sleeps at most this long */
+#define STALL_LIMIT_NS 1000000000ull        /* give up on an uncommitted record after 1 s */
+
+struct ring writer_ring;
+
+struct interned_stack {
+    UT_hash_handle hh;
+    uint32_t id;
+    uint32_t depth;
+    uint64_t frames[];
+};
+
+struct known_module {
+    uint64_t start, end;
+    char *path;
+};
+
+static struct {
+    struct tracefile file;
+    pthread_t thread;
+    int running;
+    _Atomic int stop_requested;
+    _Atomic uint64_t processed;
+    struct interned_stack *stacks;
+    uint32_t next_stack_id;
+    struct known_module *modules;
+    size_t module_count, module_capacity;
+    uint64_t last_address;
+    uint64_t start_ns, last_time_ns;
+    uint64_t events, events_at_last_time;
+} w;
+
+static uint64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --- encoding ------------------------------------------------------------------------ */
+
+struct payload {
+    uint8_t bytes[16 + TRACE_MAX_PATH + TRACE_MAX_BUILD_ID + TRACE_MAX_STACK_DEPTH * VARINT_MAX_LEN];
+    size_t len;
+};
+
+static void put_u64(struct payload *p, uint64_t v) { p->len += varint_put(p->bytes + p->len, v); }
+static void put_i64(struct payload *p, int64_t v) { put_u64(p, zigzag_encode(v)); }
+static void put_bytes(struct payload *p, const void *data, size_t n)
+{
+    put_u64(p, n);
+    memcpy(p->bytes + p->len, data, n);
+    p->len += n;
+}
+
+static void emit(enum trace_record_type type, const struct payload *p)
+{
+    uint8_t head[1 + VARINT_MAX_LEN];
+    head[0] = (uint8_t)type;
+    size_t n = 1 + varint_put(head + 1, p->len);
+    tracefile_append(&w.file, head, n);
+    tracefile_append(&w.file, p->bytes, p->len);
+}
+
+static void emit_process(unsigned depth)
+{
+    struct payload p = {.len = 0};
+    char exe[TRACE_MAX_PATH];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    put_u64(&p, (uint64_t)getpid());
+    put_u64(&p, (uint64_t)getppid());
+    put_u64(&p, now_ns(CLOCK_REALTIME));
+    put_u64(&p, depth);
+    put_bytes(&p, exe, n > 0 ? (size_t)n : 0);
+    emit(TRACE_REC_PROCESS, &p);
+}
+
+static void emit_time_if_due(void)
+{
+    if (w.events == w.events_at_last_time)
+        return;
+    uint64_t t = now_ns(CLOCK_MONOTONIC) - w.start_ns;
+    if (t - w.last_time_ns < TIME_RECORD_INTERVAL_NS)
+        return;
+    struct payload p = {.len = 0};
+    put_u64(&p, t);
+    emit(TRACE_REC_TIME, &p);
+    w.last_time_ns = t;
+    w.events_at_last_time = w.events;
+}
+
+/* --- the module map ------------------------------------------------------------------- */
+
+static int module_known(const struct module_info *m)
+{
+    for (size_t i = 0; i < w.module_count; i++)
+        if (w.modules[i].start == m->start && w.modules[i].end == m->end &&
+            strcmp(w.modules[i].path, m->path) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_module(const struct module_info *m, void *ctx)
+{
+    (void)ctx;
+    size_t path_len = strlen(m->path);
+    if (module_known(m) || path_len >= TRACE_MAX_PATH)
+        return;
+    if (w.module_count == w.module_capacity) {
+        size_t cap = w.module_capacity ? 2 * w.module_capacity : 64;
+        struct known_module *grown = realloc(w.modules, cap * sizeof *grown);
+        if (!grown)
+            return;
+        w.modules = grown;
+        w.module_capacity = cap;
+    }
+    char *path = strdup(m->path);
+    if (!path)
+        return;
+    w.modules[w.module_count++] = (struct known_module){m->start, m->end, path};
+    struct payload p = {.len = 0};
+    put_u64(&p, m->start);
+    put_u64(&p, m->end);
+    put_u64(&p, m->bias);
+    put_bytes(&p, m->path, path_len);
+    put_bytes(&p, m->build_id, m->build_id_len);
+    emit(TRACE_REC_MODULE, &p);
+}
+
+static int address_known(uint64_t a)
+{
+    for (size_t i = 0; i < w.module_count; i++)
+        if (a >= w.modules[i].start && a < w.modules[i].end)
+            return 1;
+    return 0;
+}
+
+/* Pages of code outside every module that a rescan could not explain (JIT code, for
+ * example): remembered so that they do not trigger a rescan on every new stack. */
+#define FUTILE_PAGES 64
+static uint64_t futile_pages[FUTILE_PAGES];
+static unsigned futile_next;
+
+static int futile(uint64_t a)
+{
+    for (unsigned i = 0; i < FUTILE_PAGES; i++)
+        if (futile_pages[i] == (a >> 12) + 1)
+            return 1;
+    return 0;
+}
+
+/* Before a new stack is written, makes sure the modules its frames point into are: a frame
+ * outside every known module (a library loaded since the last scan) triggers a rescan. */
+static void cover_frames(const uint64_t *frames, uint32_t depth)
+{
+    int unexplained = 0;
+    for (uint32_t i = 0; i < depth && !unexplained; i++)
+        unexplained = !address_known(frames[i]) && !futile(frames[i]);
+    if (!unexplained)
+        return;
+    modules_scan(add_module, NULL);
+    for (uint32_t i = 0; i < depth; i++)
+        if (!address_known(frames[i]) && !futile(frames[i]))
+            futile_pages[futile_next++ % FUTILE_PAGES] = (frames[i] >> 12) + 1;
+}
+
+/* --- stacks ----------------------------------------------------------------------------- */
+
+static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
+{
+    struct interned_stack *s;
+    size_t key_len = depth * sizeof *frames;
+    HASH_FIND(hh, w.stacks, frames, key_len, s);
+    if (s)
+        return s->id;
+    cover_frames(frames, depth);
+    s = malloc(sizeof *s + key_len);
+    if (!s)
+        return TRACE_STACK_UNKNOWN;
+    s->id = w.next_stack_id++;
+    s->depth = depth;
+    memcpy(s->frames, frames, key_len);
+    HASH_ADD_KEYPTR(hh, w.stacks, s->frames, key_len, s);
+    struct payload p = {.len = 0};
+    put_u64(&p, s->id);
+    put_u64(&p, depth);
+    uint64_t previous = 0;
+    for (uint32_t i = 0; i < depth; i++) {
+        put_i64(&p, (int64_t)(frames[i] - previous));
+        previous = frames[i];
+    }
+    emit(TRACE_REC_STACK, &p);
+    return s->id;
+}
+
+/* --- events ----------------------------------------------------------------------------- */
+
+static void put_address(struct payload *p, uint64_t address)
+{
+    put_i64(p, (int64_t)(address - w.last_address));
+    w.last_address = address;
+}
+
+static void encode_event(const uint64_t *rec)
+{
+    struct payload p = {.len = 0};
+    uint32_t depth = ring_header_aux(rec[0]);
+    switch (ring_header_type(rec[0])) {
+    case EVENT_ALLOC: {
+        uint32_t id = intern_stack(rec + EVENT_ALLOC_FIXED_WORDS, depth);
+        put_address(&p, rec[1]);
+        put_u64(&p, rec[2]);
+        put_u64(&p, id);
+        emit(TRACE_REC_ALLOC, &p);
+        break;
+    }
+    case EVENT_FREE:
+        put_address(&p, rec[1]);
+        emit(TRACE_REC_FREE, &p);
+        break;
+    case EVENT_REALLOC: {
+        if (rec[2] == 0) { /* realloc(p, 0) freed p */
+            put_address(&p, rec[1]);
+            emit(TRACE_REC_FREE, &p);
+            break;
+        }
+        uint32_t id = intern_stack(rec + EVENT_REALLOC_FIXED_WORDS, depth);
+        put_address(&p, rec[1]);
+        put_i64(&p, (int64_t)(rec[2] - rec[1]));
+        w.last_address = rec[2];
+        put_u64(&p, rec[3]);
+        put_u64(&p, id);
+        emit(TRACE_REC_REALLOC, &p);
+        break;
+    }
+    default: /* EVENT_NOTHING */
+        return;
+    }
+    w.events++;
+}
+
+/* --- the thread ------------------------------------------------------------------------- */
+
+static uint64_t record_buffer[RING_MAX_RECORD_WORDS];
+
+/* Encodes every committed record; returns the number handled. */
+static unsigned drain(void)
+{
+    unsigned handled = 0;
+    uint32_t n;
+    while ((n = ring_pop(&writer_ring, record_buffer)) != 0) {
+        encode_event(record_buffer);
+        atomic_fetch_add_explicit(&w.processed, n, memory_order_release);
+        if ((++handled & 255) == 0)
+            emit_time_if_due();
+    }
+    emit_time_if_due();
+    return handled;
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    shim_guard = 1;
+    uint64_t stalled_since = 0;
+    for (;;) {
+        if (drain()) {
+            stalled_since = 0;
+            continue;
+        }
+        if (atomic_load(&w.stop_requested)) {
+            uint64_t head = atomic_load_relaxed_u64(&writer_ring.head);
+            if (head == atomic_load(&w.processed))
+                break;
+            uint64_t now = now_ns(CLOCK_MONOTONIC);
+            if (!stalled_since)
+                stalled_since = now;
+            else if (now - stalled_since > STALL_LIMIT_NS)
+                break; /* a producer never committed its record (killed in the hook?) */
+        }
+        ring_wait_for_data(&writer_ring, atomic_load(&w.stop_requested) ? 1000000L : IDLE_WAIT_NS);
+    }
+    return NULL;
+}
+
+int writer_start(const struct shim_options *options)
+{
+    if (ring_init(&writer_ring, options->buffer_bytes / sizeof(uint64_t)) < 0) {
+        shim_warn("cannot map a %llu-byte event buffer; not tracing",
+                  (unsigned long long)options->buffer_bytes);
+        return -1;
+    }
+    if (tracefile_create(&w.file, options->output) < 0) {
+        ring_destroy(&writer_ring);
+        return -1;
+    }
+    w.start_ns = now_ns(CLOCK_MONOTONIC);
+    emit_process(options->depth);
+    modules_scan(add_module, NULL);
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&w.thread, NULL, writer_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        shim_warn("cannot start the writer thread; not tracing");
+        tracefile_close(&w.file);
+        ring_destroy(&writer_ring);
+        return -1;
+    }
+    w.running = 1;
+    return 0;
+}
+
+void writer_sync(void)
+{
+    if (!w.running)
+        return;
+    uint64_t target = atomic_load_relaxed_u64(&writer_ring.head);
+    uint64_t deadline = now_ns(CLOCK_MONOTONIC) + STALL_LIMIT_NS;
+    while (atomic_load_explicit(&w.processed, memory_order_acquire) < target &&
+           now_ns(CLOCK_MONOTONIC) < deadline) {
+        ring_wake_consumer(&writer_ring);
+        struct timespec ts = {0, 200 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void writer_stop(void)
+{
+    if (!w.running)
+        return;
+    atomic_store(&w.stop_requested, 1);
+    ring_wake_consumer(&writer_ring);
+    pthread_join(w.thread, NULL);
+    w.running = 0;
+    struct payload p = {.len = 0};
+    put_u64(&p, w.events);
+    emit(TRACE_REC_END, &p);
+    tracefile_close(&w.file);
+}
+
+void writer_forget_after_fork(void)
+{
+    if (!w.running)
+        return;
+    tracefile_abandon(&w.file);
+    ring_destroy(&writer_ring);
+    /* The parent's tables may have been mid-update at the fork: drop them unread. */
+    memset(&w, 0, sizeof w);
+    memset(futile_pages, 0, sizeof futile_pages);
+}

@@ -1,0 +1,32 @@
+/* The background writer: the ring's only consumer. It interns stacks (each distinct stack is
+ * written once, then referred to by id), keeps the trace's module map up to date, encodes
+ * records (trace_format.h) and appends them to the trace file.
+ *
+ * The thread blocks every signal, never takes a lock that the program's threads can hold, and
+ * never enters the dynamic loader: it learns about modules from /proc/self/maps. Its own
+ * allocations are made with the re-entrancy guard set, so they are never traced. */
+#ifndef LEAKSHIM_WRITER_H
+#define LEAKSHIM_WRITER_H
+
+#include "options.h"
+#include "ring.h"
+
+/* The ring producers push into; valid while the writer runs. */
+extern struct ring writer_ring;
+
+/* Creates the trace file, writes the process and module records and starts the thread.
+ * Returns 0, or -1 (with a warning given) if tracing cannot start. */
+int writer_start(const struct shim_options *options);
+
+/* Drains every record committed so far into the trace file, then returns. Producers may go on
+ * meanwhile. */
+void writer_sync(void);
+
+/* Drains everything, writes the END record, closes the trace and joins the thread. */
+void writer_stop(void);
+
+/* In a forked child: forgets the parent's writer (its thread does not exist here) without
+ * writing to the parent's trace, so that writer_start can begin the child's own. */
+void writer_forget_after_fork(void);
+
+#endif
