@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "guard.h"
@@ -13,6 +14,7 @@
 
 _Atomic int shim_state = SHIM_UNINIT;
 static int tracing_refused; /* setuid or similar: never trace, not even in children */
+static pid_t recording_pid;  /* the process whose trace the writer writes */
 
 static void after_fork_in_child(void)
 {
@@ -35,6 +37,7 @@ static int start(void)
         pthread_atfork(NULL, NULL, after_fork_in_child);
         atfork_registered = 1;
     }
+    recording_pid = getpid();
     return writer_start(&options) == 0 ? SHIM_RECORDING : SHIM_OFF;
 }
 
@@ -60,11 +63,32 @@ __attribute__((constructor)) static void shim_constructor(void)
     shim_guard--;
 }
 
-__attribute__((destructor)) static void shim_destructor(void)
+void shim_finish_trace(void)
 {
     shim_guard++;
     int expected = SHIM_RECORDING;
-    if (atomic_compare_exchange_strong(&shim_state, &expected, SHIM_OFF))
+    if (getpid() == recording_pid &&
+        atomic_compare_exchange_strong(&shim_state, &expected, SHIM_OFF))
         writer_stop();
     shim_guard--;
+}
+
+void shim_flush_trace(void)
+{
+    shim_guard++;
+    if (atomic_load(&shim_state) == SHIM_RECORDING && getpid() == recording_pid)
+        writer_sync();
+    shim_guard--;
+}
+
+void shim_exec_failed(void)
+{
+    int expected = SHIM_OFF;
+    if (!tracing_refused && getpid() == recording_pid)
+        atomic_compare_exchange_strong(&shim_state, &expected, SHIM_UNINIT);
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+    shim_finish_trace();
 }

@@ -5,7 +5,8 @@
  *   UNINIT --first call--> STARTING --> RECORDING --exit--> OFF
  *                                   \--> OFF (cannot trace: setuid, no file, ...)
  *   fork: in the child, any state but OFF-by-choice goes back to UNINIT, so the child's first
- *   hooked call starts its own trace with empty books. */
+ *   hooked call starts its own trace with empty books.
+ *   exec: RECORDING --> OFF before the call; back to UNINIT if it fails. */
 #ifndef LEAKSHIM_LIFECYCLE_H
 #define LEAKSHIM_LIFECYCLE_H
 
@@ -16,6 +17,12 @@ enum shim_state { SHIM_UNINIT, SHIM_STARTING, SHIM_RECORDING, SHIM_OFF };
 extern _Atomic int shim_state;
 
 int shim_start_slow(void);
+
+/* Exits that skip destructors (see exit_paths.c). Each acts only in the process that started
+ * the current trace, never in a vfork child sharing its memory. */
+void shim_finish_trace(void);  /* _exit, exec: drain, write the end record, close */
+void shim_flush_trace(void);   /* abort: drain, leave the trace marked unfinished */
+void shim_exec_failed(void);   /* exec returned: the next hooked call starts a new trace */
 
 /* True when hooks should record. Call with the re-entrancy guard set. */
 static inline int shim_recording(void)

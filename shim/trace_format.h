@@ -35,7 +35,8 @@ enum trace_record_type {
     TRACE_REC_UNWRITTEN = 0, /* never written: end of data */
     /* pid, ppid, start time (ns since the epoch), stack depth limit, exe path */
     TRACE_REC_PROCESS = 1,
-    /* start, end (runtime address range), bias, file offset of start, path, build-id */
+    /* start, end (runtime address range covered), bias (runtime = bias + ELF vaddr), path,
+       build-id */
     TRACE_REC_MODULE = 2,
     /* id, frame count, frames: first absolute, then zigzag deltas from the previous frame */
     TRACE_REC_STACK = 3,

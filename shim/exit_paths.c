@@ -1,0 +1,120 @@
+/* Interposed exits that run no destructors: _exit and _Exit end the process, the exec family
+ * replaces its image, abort kills it. Before each, what was recorded is drained into the trace
+ * (lifecycle.h); after a failed exec, recording resumes in a new trace file.
+ *
+ * glibc's own exit() reaches _exit internally, not through these symbols; posix_spawn and
+ * system() exec in a child through internal calls too, so neither comes here. A vfork child
+ * that calls these shares the parent's memory: lifecycle.c's pid check leaves it alone. */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
+
+extern char **environ;
+
+EXPORT void _exit(int status)
+{
+    shim_finish_trace();
+    REAL("_exit", void (*)(int))(status);
+    __builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+    shim_finish_trace();
+    REAL("_Exit", void (*)(int))(status);
+    __builtin_unreachable();
+}
+
+EXPORT void abort(void)
+{
+    shim_flush_trace();
+    REAL("abort", void (*)(void))();
+    __builtin_unreachable();
+}
+
+typedef int (*exec_fn)(const char *, char *const[], char *const[]);
+
+/* execve, execvpe and the forms built on them: finish the trace, try, resume if it failed. */
+static int traced_exec(const char *name, const char *file, char *const argv[], char *const envp[])
+{
+    exec_fn real = REAL(name, exec_fn);
+    shim_finish_trace();
+    int rc = real(file, argv, envp);
+    shim_exec_failed();
+    return rc;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    return traced_exec("execve", path, argv, envp);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    return traced_exec("execvpe", file, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+    return traced_exec("execve", path, argv, environ);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    return traced_exec("execvpe", file, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    int (*real)(int, char *const[], char *const[]) =
+        REAL("fexecve", int (*)(int, char *const[], char *const[]));
+    shim_finish_trace();
+    int rc = real(fd, argv, envp);
+    shim_exec_failed();
+    return rc;
+}
+
+/* The execl forms: gather the variadic arguments into an argv on the stack. */
+#define GATHER_ARGS(first, argv, last_ap)                                                     \
+    size_t argc = 1;                                                                        \
+    va_list count_ap;                                                                       \
+    va_start(count_ap, first);                                                              \
+    while (va_arg(count_ap, const char *))                                                  \
+        argc++;                                                                             \
+    va_end(count_ap);                                                                       \
+    const char *argv[argc + 1];                                                             \
+    va_list last_ap;                                                                        \
+    va_start(last_ap, first);                                                               \
+    argv[0] = first;                                                                        \
+    for (size_t i = 1; i <= argc; i++)                                                      \
+        argv[i] = i < argc ? va_arg(last_ap, const char *) : NULL;                          \
+    if (argc)                                                                               \
+        (void)va_arg(last_ap, const char *); /* the terminating NULL */
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv, ap)
+    va_end(ap);
+    return traced_exec("execve", path, (char *const *)argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv, ap)
+    va_end(ap);
+    return traced_exec("execvpe", file, (char *const *)argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    GATHER_ARGS(arg, argv, ap)
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return traced_exec("execve", path, (char *const *)argv, envp);
+}
