@@ -48,7 +48,7 @@ static void frame_text(FILE *out, const struct suspect_frame *f)
     if (s->file && s->line > 0)
         fprintf(out, "%s:%d", s->file, s->line);
     else if (s->module)
-        fprintf(out, "[%s+0x%" PRIx64 "]", base_name(s->module), f->address);
+        fprintf(out, "[%s+0x%" PRIx64 "]", base_name(s->module), s->module_offset);
     else
         fprintf(out, "[0x%" PRIx64 "]", f->address);
     fputc('\n', out);

@@ -1,0 +1,455 @@
+/* Offline symbolization with libdwfl; see symbolize.h. Called by the report code.
+ *
+ * Each module gets its own Dwfl holding just that ELF file, reported at the recorded load
+ * bias, so recorded ranges that overlap (a library unloaded, another loaded in its place)
+ * never clash inside libdwfl. Invariants:
+ *  - a module is UNOPENED until its first lookup, then READY or UNUSABLE for good; leaving
+ *    UNOPENED emits at most one warning, so each module warns at most once;
+ *  - every string in a returned sym_frame is a module path (owned by its module) or an
+ *    interned string; both live until symbolizer_free;
+ *  - each READY module caches finished frames by return address.
+ * DWARF is reached through our own index of compilation-unit address ranges, built when the
+ * module is opened: libdw 0.188 (dwfl_module_addrdie, dwfl_module_getsrc) only consults
+ * .debug_aranges, which clang does not emit, and so finds nothing in clang-built code.
+ * Separate debug files are found only through dwfl_build_id_find_debuginfo (the build-id
+ * tree under /usr/lib/debug, also for dwz files): dwfl_standard_find_debuginfo would fall
+ * back to debuginfod, i.e. the network, whenever DEBUGINFOD_URLS is set. */
+#define HASH_NONFATAL_OOM 1 /* a failed insertion leaves hh.tbl NULL instead of exiting */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#define UNSYMBOLIZED "its frames stay unsymbolized"
+
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+struct interned {
+    UT_hash_handle hh;
+    char str[];
+};
+
+struct cached_frame {
+    UT_hash_handle hh;
+    uint64_t ret_addr;
+    sym_frame frame;
+};
+
+struct cu_range {
+    Dwarf_Addr low, high; /* DWARF addresses, [low,high) */
+    Dwarf_Die *cu;        /* owned by the module's Dwfl */
+};
+
+enum module_state { MODULE_UNOPENED, MODULE_READY, MODULE_UNUSABLE };
+
+struct module {
+    char *path;
+    uint64_t bias, start, end;
+    uint8_t *build_id; /* NULL when build_id_len is 0 */
+    size_t build_id_len;
+    enum module_state state;
+    Dwfl *dwfl;         /* set only in state READY */
+    Dwfl_Module *dwmod; /* the only module of dwfl */
+    Dwarf_Addr dwarf_bias;      /* runtime address = dwarf_bias + DWARF address */
+    struct cu_range *cu_ranges; /* sorted by low; empty without DWARF */
+    size_t cu_range_count;
+    struct cached_frame *cache;
+};
+
+struct symbolizer {
+    struct module *modules;
+    size_t count, capacity;
+    struct interned *strings;
+    unsigned warnings;
+};
+
+/* find_elf stays NULL: every module is reported with its ELF file already open, so libdwfl
+ * never looks for one (and the stock dwfl_build_id_find_elf may ask debuginfod). */
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_debuginfo = dwfl_build_id_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+__attribute__((format(printf, 3, 4)))
+static void warn(symbolizer *s, const struct module *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "leakshim: warning: %s: ", m->path);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    s->warnings++;
+}
+
+/* ---- strings ---- */
+
+static const char *intern(symbolizer *s, const char *str)
+{
+    if (!str)
+        return NULL;
+    size_t len = strlen(str);
+    struct interned *e;
+    HASH_FIND(hh, s->strings, str, len, e);
+    if (e)
+        return e->str;
+    e = malloc(sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->str, str, len + 1);
+    HASH_ADD_KEYPTR(hh, s->strings, e->str, len, e);
+    if (!e->hh.tbl) {
+        free(e);
+        return NULL;
+    }
+    return e->str;
+}
+
+/* Interns the demangled form of a C++ symbol name, any other name as it is. */
+static const char *intern_function(symbolizer *s, const char *name)
+{
+    int status;
+    char *demangled = name && strncmp(name, "_Z", 2) == 0
+                          ? __cxa_demangle(name, NULL, NULL, &status) : NULL;
+    const char *result = intern(s, demangled ? demangled : name);
+    free(demangled);
+    return result;
+}
+
+/* Interns file, prefixed with the compilation directory when relative. libdw has already
+ * joined that directory for files of directory entry 0, even when it is itself relative
+ * (-fdebug-prefix-map, as in Debian's "./misc/getpass.c"), but not for other relative
+ * directory entries ("../sysdeps/x86/foo.c"); only the latter get joined here. */
+static const char *intern_path(symbolizer *s, const char *comp_dir, const char *file)
+{
+    size_t dir_len = comp_dir ? strlen(comp_dir) : 0;
+    int joined_by_libdw = comp_dir && strncmp(file, comp_dir, dir_len) == 0 && file[dir_len] == '/';
+    if (file[0] == '/' || !comp_dir || joined_by_libdw)
+        return intern(s, file);
+    char *joined;
+    if (asprintf(&joined, "%s/%s", comp_dir, file) < 0)
+        return NULL;
+    const char *result = intern(s, joined);
+    free(joined);
+    return result;
+}
+
+/* ---- opening a module ---- */
+
+/* Non-blocking, so that a FIFO named in a bogus trace cannot hang the analyzer. */
+static int open_module_file(symbolizer *s, const struct module *m)
+{
+    int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        warn(s, m, "cannot be opened (%s); " UNSYMBOLIZED, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        warn(s, m, "not a regular file; " UNSYMBOLIZED);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reports the ELF file open on fd into a fresh m->dwfl; on success libdwfl owns fd. */
+static Dwfl_Module *report_module(symbolizer *s, struct module *m, int fd)
+{
+    m->dwfl = dwfl_begin(&offline_callbacks);
+    Dwfl_Module *mod = NULL;
+    if (m->dwfl)
+        mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, m->bias, true);
+    if (!mod) {
+        warn(s, m, "not a usable ELF file (%s); " UNSYMBOLIZED, dwfl_errmsg(-1));
+        close(fd);
+        return NULL;
+    }
+    dwfl_report_end(m->dwfl, NULL, NULL);
+    return mod;
+}
+
+static int build_id_matches(const struct module *m, Dwfl_Module *mod)
+{
+    if (m->build_id_len == 0)
+        return 1;
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    return len > 0 && (size_t)len == m->build_id_len &&
+           memcmp(bits, m->build_id, m->build_id_len) == 0;
+}
+
+static int compare_cu_ranges(const void *a, const void *b)
+{
+    const struct cu_range *x = a, *y = b;
+    return (x->low > y->low) - (x->low < y->low);
+}
+
+static int push_cu_range(struct module *m, size_t *capacity, struct cu_range range)
+{
+    if (m->cu_range_count == *capacity) {
+        size_t grown = *capacity ? 2 * *capacity : 64;
+        struct cu_range *ranges = realloc(m->cu_ranges, grown * sizeof *ranges);
+        if (!ranges)
+            return -1;
+        m->cu_ranges = ranges;
+        *capacity = grown;
+    }
+    m->cu_ranges[m->cu_range_count++] = range;
+    return 0;
+}
+
+/* Ranges starting at 0 are skipped: address 0 holds the ELF header, never code, so they are
+ * what is left of functions the linker discarded. Out of memory stops early: the CUs left
+ * out then only lack file:line. */
+static void collect_cu_ranges(struct module *m)
+{
+    size_t capacity = 0;
+    Dwarf_Die *cu = NULL;
+    Dwarf_Addr bias;
+    while ((cu = dwfl_module_nextcu(m->dwmod, cu, &bias)) != NULL) {
+        Dwarf_Addr base, low, high;
+        for (ptrdiff_t at = 0; (at = dwarf_ranges(cu, at, &base, &low, &high)) > 0;) {
+            if (low == 0 || low >= high)
+                continue;
+            if (push_cu_range(m, &capacity, (struct cu_range){low, high, cu}) < 0)
+                return;
+        }
+    }
+}
+
+static void index_cus(struct module *m)
+{
+    collect_cu_ranges(m);
+    if (m->cu_range_count)
+        qsort(m->cu_ranges, m->cu_range_count, sizeof *m->cu_ranges, compare_cu_ranges);
+}
+
+static void module_open(symbolizer *s, struct module *m)
+{
+    m->state = MODULE_UNUSABLE;
+    int fd = open_module_file(s, m);
+    Dwfl_Module *mod = fd < 0 ? NULL : report_module(s, m, fd);
+    if (mod && !build_id_matches(m, mod)) {
+        warn(s, m, "build-id differs from the traced one; " UNSYMBOLIZED);
+        mod = NULL;
+    }
+    if (!mod) {
+        dwfl_end(m->dwfl);
+        m->dwfl = NULL;
+        return;
+    }
+    m->dwmod = mod;
+    m->state = MODULE_READY;
+    if (dwfl_module_getdwarf(mod, &m->dwarf_bias))
+        index_cus(m);
+    else
+        warn(s, m, "no debug info; its frames get function names from the symbol table only");
+}
+
+/* ---- looking up one address ---- */
+
+/* The linkage name only when it is a C++ mangled one (it demangles to the qualified name with
+ * parameters); otherwise the source name, since C linkage names are assembler labels such as
+ * glibc's "__GI_getenv" for getenv. */
+static const char *die_function_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    if (!linkage)
+        linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+    const char *name = dwarf_diename(die);
+    return linkage && (strncmp(linkage, "_Z", 2) == 0 || !name) ? linkage : name;
+}
+
+/* The CU whose ranges contain the DWARF address addr, or NULL. */
+static Dwarf_Die *find_cu(const struct module *m, Dwarf_Addr addr)
+{
+    size_t lo = 0, hi = m->cu_range_count; /* find the first range with low > addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->cu_ranges[mid].low <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && addr < m->cu_ranges[lo - 1].high ? m->cu_ranges[lo - 1].cu : NULL;
+}
+
+/* The innermost function around the DWARF address addr: an inlined function when addr is
+ * inside an inlined call. */
+static const char *dwarf_function_name(Dwarf_Die *cu, Dwarf_Addr addr)
+{
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes(cu, addr, &scopes);
+    const char *name = NULL;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+            name = die_function_name(&scopes[i]);
+            break;
+        }
+    }
+    free(scopes);
+    return name;
+}
+
+static void describe_line(symbolizer *s, Dwarf_Die *cu, Dwarf_Addr addr, sym_frame *out)
+{
+    Dwarf_Line *line = dwarf_getsrc_die(cu, addr);
+    const char *file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+    int lineno;
+    if (!file || dwarf_lineno(line, &lineno) != 0)
+        return;
+    Dwarf_Attribute attr;
+    out->file = intern_path(s, dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)), file);
+    out->line = lineno;
+}
+
+/* pc is a runtime address. Names come from DWARF, else from the ELF symbol tables. */
+static void describe_pc(symbolizer *s, const struct module *m, Dwarf_Addr pc, sym_frame *out)
+{
+    Dwarf_Die *cu = find_cu(m, pc - m->dwarf_bias);
+    const char *name = cu ? dwarf_function_name(cu, pc - m->dwarf_bias) : NULL;
+    if (!name) {
+        GElf_Off offset;
+        GElf_Sym sym;
+        name = dwfl_module_addrinfo(m->dwmod, pc, &offset, &sym, NULL, NULL, NULL);
+    }
+    out->function = intern_function(s, name);
+    if (cu)
+        describe_line(s, cu, pc - m->dwarf_bias, out);
+}
+
+/* Caching is best effort: out of memory only costs a repeated lookup. */
+static void remember(struct module *m, uint64_t ret_addr, const sym_frame *frame)
+{
+    struct cached_frame *c = malloc(sizeof *c);
+    if (!c)
+        return;
+    c->ret_addr = ret_addr;
+    c->frame = *frame;
+    HASH_ADD(hh, m->cache, ret_addr, sizeof c->ret_addr, c);
+    if (!c->hh.tbl)
+        free(c);
+}
+
+void symbolizer_lookup(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out)
+{
+    *out = (sym_frame){0};
+    if (module_index < 0 || (size_t)module_index >= s->count)
+        return;
+    struct module *m = &s->modules[module_index];
+    out->module = m->path;
+    out->module_offset = ret_addr - m->bias;
+    if (m->state == MODULE_UNOPENED)
+        module_open(s, m);
+    if (m->state != MODULE_READY)
+        return;
+    struct cached_frame *c;
+    HASH_FIND(hh, m->cache, &ret_addr, sizeof ret_addr, c);
+    if (c) {
+        *out = c->frame;
+        return;
+    }
+    describe_pc(s, m, ret_addr - 1, out);
+    remember(m, ret_addr, out);
+}
+
+/* ---- module map ---- */
+
+symbolizer *symbolizer_new(void)
+{
+    return calloc(1, sizeof(symbolizer));
+}
+
+static int grow_modules(symbolizer *s)
+{
+    size_t capacity = s->capacity ? 2 * s->capacity : 16;
+    if (capacity > INT_MAX)
+        return -1;
+    struct module *modules = realloc(s->modules, capacity * sizeof *modules);
+    if (!modules)
+        return -1;
+    s->modules = modules;
+    s->capacity = capacity;
+    return 0;
+}
+
+int symbolizer_add_module(symbolizer *s, const char *path, uint64_t bias, uint64_t start,
+                          uint64_t end, const uint8_t *build_id, size_t build_id_len)
+{
+    if (s->count == s->capacity && grow_modules(s) < 0)
+        return -1;
+    struct module m = {
+        .path = strdup(path),
+        .bias = bias,
+        .start = start,
+        .end = end,
+        .build_id = build_id_len ? malloc(build_id_len) : NULL,
+        .build_id_len = build_id_len,
+        .state = MODULE_UNOPENED,
+    };
+    if (!m.path || (build_id_len && !m.build_id)) {
+        free(m.path);
+        free(m.build_id);
+        return -1;
+    }
+    if (build_id_len)
+        memcpy(m.build_id, build_id, build_id_len);
+    s->modules[s->count] = m;
+    return (int)s->count++;
+}
+
+int symbolizer_find_module(const symbolizer *s, uint64_t addr)
+{
+    for (size_t i = s->count; i-- > 0;) {
+        if (addr >= s->modules[i].start && addr < s->modules[i].end)
+            return (int)i;
+    }
+    return -1;
+}
+
+unsigned symbolizer_warnings(const symbolizer *s)
+{
+    return s->warnings;
+}
+
+static void module_free(struct module *m)
+{
+    struct cached_frame *c, *next;
+    HASH_ITER(hh, m->cache, c, next) {
+        HASH_DEL(m->cache, c);
+        free(c);
+    }
+    free(m->cu_ranges);
+    dwfl_end(m->dwfl);
+    free(m->path);
+    free(m->build_id);
+}
+
+void symbolizer_free(symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        module_free(&s->modules[i]);
+    free(s->modules);
+    struct interned *e, *next;
+    HASH_ITER(hh, s->strings, e, next) {
+        HASH_DEL(s->strings, e);
+        free(e);
+    }
+    free(s);
+}

@@ -1,0 +1,46 @@
+/* Offline symbolization of the traced process's return addresses with libdw (elfutils).
+ * The report code registers the trace's module map once (path, load bias, runtime range,
+ * GNU build-id), then asks for one frame at a time. Each module file is opened lazily, at its
+ * first lookup, and only ever read as ELF. A module whose file is missing, not ELF, or whose
+ * build-id differs from the recorded one yields frames with only `module` set, and one
+ * warning on stderr. Separate debug files are found by build-id under /usr/lib/debug; the
+ * network (debuginfod) is never used. Results are cached per address and all returned
+ * strings stay valid until symbolizer_free. Not thread-safe: one symbolizer per thread. */
+#ifndef LEAKSHIM_SYMBOLIZE_H
+#define LEAKSHIM_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct symbolizer symbolizer;
+
+typedef struct sym_frame {
+    const char *function; /* demangled; NULL if unknown. Owned by the symbolizer, valid until symbolizer_free */
+    const char *file;     /* absolute or as recorded in DWARF (comp dir joined when relative); NULL if unknown */
+    int line;             /* 0 if unknown */
+    const char *module;   /* module path as given to symbolizer_add_module; NULL if no module covers the address */
+    uint64_t module_offset; /* the return address minus the module's bias (an ELF address) */
+} sym_frame;
+
+symbolizer *symbolizer_new(void); /* NULL on out of memory */
+void symbolizer_free(symbolizer *s);
+
+/* Registers a module; returns its index (>= 0) or -1 on out of memory. Never opens the file
+ * here: open lazily at the first lookup. The path is only ever read as an ELF file, never
+ * executed. */
+int symbolizer_add_module(symbolizer *s, const char *path, uint64_t bias, uint64_t start, uint64_t end,
+                          const uint8_t *build_id, size_t build_id_len);
+
+/* Symbolizes the return address `ret_addr` that lies in module `module_index`: looks up
+ * ret_addr - 1 (the call instruction), so that `line` is the line of the call. When that
+ * instruction belongs to an inlined call, `function` is the innermost inlined function.
+ * Fills *out, always succeeds; unknown parts are NULL / 0. */
+void symbolizer_lookup(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out);
+
+/* Finds the most recently added module whose [start,end) contains addr; -1 if none. */
+int symbolizer_find_module(const symbolizer *s, uint64_t addr);
+
+/* Number of warnings emitted so far (missing file, build-id mismatch, no debug info), for tests. */
+unsigned symbolizer_warnings(const symbolizer *s);
+
+#endif
