@@ -47,7 +47,8 @@ struct ring {
     _Alignas(64) _Atomic uint64_t head;
     /* written by the consumer */
     _Alignas(64) _Atomic uint64_t tail;
-    _Atomic int consumer_sleeping;
+    /* written by the consumer before it sleeps, read by producers after every commit */
+    _Alignas(64) _Atomic int consumer_sleeping;
     /* read-only after ring_init */
     _Alignas(64) _Atomic uint64_t *words;
     uint64_t capacity; /* in words, a power of two */
