@@ -46,6 +46,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) cases
+	$(MAKE) fuzz-smoke
 
 deps:
 	@tests/install-deps.sh
@@ -55,3 +56,26 @@ demo: deps
 	examples/demo.sh
 
 -include $(SAN_SHIM_OBJ:.o=.d) $(SAN_ANALYZER_OBJ:.o=.d)
+
+# Fuzzing the trace reader and replay with libFuzzer (clang). `make fuzz` runs for
+# FUZZ_SECONDS; `make test` runs a short smoke run from a corpus seeded with real traces.
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -Ishim -Ianalyzer -fsanitize=fuzzer,address,undefined
+FUZZ_SRC := $(filter-out analyzer/main.c analyzer/cmd_%.c analyzer/report_%.c,$(ANALYZER_SRC))
+
+$(BUILD)/fuzz/fuzz_trace: tests/fuzz/fuzz_trace.c $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $^ -o $@ $(ANALYZER_LIBS)
+
+$(BUILD)/fuzz/corpus/.seeded: $(BUILD)/libleakshim.so
+	@mkdir -p $(dir $@)
+	LEAKSHIM_OUTPUT=$(BUILD)/fuzz/corpus/seed.%p LD_PRELOAD=$(abspath $(BUILD)/libleakshim.so) ls -l / >/dev/null
+	LEAKSHIM_OUTPUT=$(BUILD)/fuzz/corpus/seed.%p LD_PRELOAD=$(abspath $(BUILD)/libleakshim.so) sort /dev/null
+	@touch $@
+
+fuzz: $(BUILD)/fuzz/fuzz_trace $(BUILD)/fuzz/corpus/.seeded
+	$(BUILD)/fuzz/fuzz_trace -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 -timeout=10 \
+	    -max_len=65536 $(BUILD)/fuzz/corpus
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=15
