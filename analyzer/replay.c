@@ -133,10 +133,10 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
     case TRACE_REC_REALLOC:
         if (!(s = replay_stack(r, rec->u.alloc.stack)))
             return error_at(error, error_len, rec, "allocation refers to an undefined stack");
-        if (rec->type == TRACE_REC_REALLOC)
-            count_free(r, rec->old_address);
         if (!rec->u.alloc.address)
             return error_at(error, error_len, rec, "allocation at address 0");
+        if (rec->type == TRACE_REC_REALLOC)
+            count_free(r, rec->old_address);
         count_alloc(r, s, rec->u.alloc.address, rec->u.alloc.size, rec->u.alloc.stack);
         break;
     case TRACE_REC_FREE:

@@ -10,9 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A producer's last view of the tail; stale views only make the ring look fuller (the unsigned
- * difference below then exceeds the capacity and the tail is read again). */
-static __thread uint64_t cached_tail __attribute__((tls_model("initial-exec")));
+/* A producer's last view of a ring's tail, so that it reads the consumer's cache line only when
+ * the ring looks full. The view belongs to one ring generation (ring_init gives each ring a
+ * new one, e.g. the ring a forked child makes): a view of another ring is never trusted. */
+static __thread struct {
+    uint64_t generation, tail;
+} view __attribute__((tls_model("initial-exec")));
+static _Atomic uint64_t generations;
+
+static uint64_t refresh_view(struct ring *r)
+{
+    view.generation = r->generation;
+    return view.tail = atomic_load_acquire_u64(&r->tail); /* (A) pairs with (D) */
+}
 
 int ring_init(struct ring *r, uint64_t capacity_words)
 {
@@ -29,6 +39,7 @@ int ring_init(struct ring *r, uint64_t capacity_words)
     r->words = mem;
     r->capacity = capacity;
     r->mask = capacity - 1;
+    r->generation = atomic_fetch_add(&generations, 1) + 1;
     return 0;
 }
 
@@ -46,6 +57,9 @@ static void futex_wake_one(_Atomic int *addr)
 
 void ring_wake_consumer(struct ring *r)
 {
+    /* Orders our earlier commit before the load below, against the consumer's store of
+     * consumer_sleeping before its last look at the ring (both seq_cst). */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_relaxed_int(&r->consumer_sleeping) &&
         atomic_exchange_explicit(&r->consumer_sleeping, 0, memory_order_acq_rel))
         futex_wake_one(&r->consumer_sleeping);
@@ -66,11 +80,10 @@ static void wait_a_little(unsigned attempt)
 uint64_t ring_reserve(struct ring *r, uint32_t nwords)
 {
     uint64_t pos = atomic_fetch_add_relaxed_u64(&r->head, nwords);
-    if (pos + nwords - cached_tail <= r->capacity)
+    if (view.generation == r->generation && pos + nwords - view.tail <= r->capacity)
         return pos;
     for (unsigned attempt = 0;; attempt++) {
-        cached_tail = atomic_load_acquire_u64(&r->tail); /* (A) pairs with (D) */
-        if (pos + nwords - cached_tail <= r->capacity)
+        if (pos + nwords - refresh_view(r) <= r->capacity)
             return pos;
         ring_wake_consumer(r);
         wait_a_little(attempt);
@@ -80,7 +93,9 @@ uint64_t ring_reserve(struct ring *r, uint32_t nwords)
 void ring_commit(struct ring *r, uint64_t pos, uint64_t header)
 {
     atomic_store_release_u64(&r->words[pos & r->mask], header); /* (B) pairs with (C) */
-    if (pos - cached_tail > r->capacity / 4)
+    uint64_t quarter = r->capacity / 4;
+    if ((view.generation != r->generation || pos - view.tail > quarter) &&
+        pos - refresh_view(r) > quarter)
         ring_wake_consumer(r);
 }
 

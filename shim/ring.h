@@ -53,6 +53,7 @@ struct ring {
     _Alignas(64) _Atomic uint64_t *words;
     uint64_t capacity; /* in words, a power of two */
     uint64_t mask;
+    uint64_t generation; /* unique per ring_init, for the producers' views of the tail */
 };
 
 static inline uint64_t ring_header(unsigned type, uint32_t nwords, uint32_t aux)

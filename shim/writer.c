@@ -368,6 +368,25 @@ void writer_sync(void)
     }
 }
 
+/* Clears every field for the next writer_start; the tables are freed only when
+ * `release` (after a fork they may have been mid-update: dropped unread). */
+static void reset_state(int release)
+{
+    if (release) {
+        struct interned_stack *s, *tmp;
+        HASH_ITER(hh, w.stacks, s, tmp) {
+            HASH_DEL(w.stacks, s);
+            free(s);
+        }
+        for (size_t i = 0; i < w.module_count; i++)
+            free(w.modules[i].path);
+        free(w.modules);
+    }
+    ring_destroy(&writer_ring);
+    memset(&w, 0, sizeof w);
+    memset(futile_pages, 0, sizeof futile_pages);
+}
+
 void writer_stop(void)
 {
     if (!w.running)
@@ -375,12 +394,12 @@ void writer_stop(void)
     atomic_store(&w.stop_requested, 1);
     ring_wake_consumer(&writer_ring);
     pthread_join(w.thread, NULL);
-    w.running = 0;
     struct payload p;
     p.len = 0;
     put_u64(&p, w.events);
     emit(TRACE_REC_END, &p);
     tracefile_close(&w.file);
+    reset_state(1);
 }
 
 void writer_forget_after_fork(void)
@@ -388,8 +407,5 @@ void writer_forget_after_fork(void)
     if (!w.running)
         return;
     tracefile_abandon(&w.file);
-    ring_destroy(&writer_ring);
-    /* The parent's tables may have been mid-update at the fork: drop them unread. */
-    memset(&w, 0, sizeof w);
-    memset(futile_pages, 0, sizeof futile_pages);
+    reset_state(0);
 }

@@ -55,6 +55,8 @@ demo: deps
 	$(MAKE) all
 	examples/demo.sh
 
+.SECONDARY: $(SAN_SHIM_OBJ) $(SAN_ANALYZER_OBJ)
+
 -include $(SAN_SHIM_OBJ:.o=.d) $(SAN_ANALYZER_OBJ:.o=.d)
 
 # Fuzzing the trace reader and replay with libFuzzer (clang). `make fuzz` runs for

@@ -1,0 +1,73 @@
+/* Resolution of the real allocator and the bootstrap arena; see real_alloc.h. */
+#include "real_alloc.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ARENA_BYTES (256 * 1024)
+#define ARENA_HEADER 16 /* each block is preceded by its size */
+
+struct real_allocator real;
+
+static _Alignas(4096) unsigned char arena[ARENA_BYTES];
+static _Atomic size_t arena_used;
+static _Atomic int resolved;
+static __thread int resolving __attribute__((tls_model("initial-exec")));
+
+void *bootstrap_alloc(size_t size, size_t alignment)
+{
+    if (alignment < ARENA_HEADER)
+        alignment = ARENA_HEADER;
+    if (size > ARENA_BYTES || alignment > ARENA_BYTES / 4 || (alignment & (alignment - 1)))
+        return NULL;
+    size_t used = atomic_load(&arena_used), start, end;
+    do {
+        start = (used + ARENA_HEADER + alignment - 1) & ~(alignment - 1);
+        end = start + ((size + ARENA_HEADER - 1) & ~(size_t)(ARENA_HEADER - 1));
+        if (end > ARENA_BYTES)
+            return NULL;
+    } while (!atomic_compare_exchange_weak(&arena_used, &used, end));
+    memcpy(arena + start - sizeof(size_t), &size, sizeof size);
+    return arena + start; /* static memory: already zeroed, as calloc needs */
+}
+
+int bootstrap_owns(const void *p)
+{
+    return (const unsigned char *)p >= arena && (const unsigned char *)p < arena + ARENA_BYTES;
+}
+
+size_t bootstrap_size(const void *p)
+{
+    size_t size;
+    memcpy(&size, (const unsigned char *)p - sizeof size, sizeof size);
+    return size;
+}
+
+#define RESOLVE(field) *(void **)&next.field = dlsym(RTLD_NEXT, #field)
+
+int real_alloc_ready(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&resolved, memory_order_acquire), 1))
+        return 1;
+    if (resolving)
+        return 0;
+    resolving = 1;
+    struct real_allocator next;
+    RESOLVE(malloc);
+    RESOLVE(free);
+    RESOLVE(calloc);
+    RESOLVE(realloc);
+    RESOLVE(reallocarray);
+    RESOLVE(posix_memalign);
+    RESOLVE(aligned_alloc);
+    RESOLVE(memalign);
+    RESOLVE(valloc);
+    RESOLVE(pvalloc);
+    RESOLVE(malloc_usable_size);
+    real = next; /* racing threads store the same values */
+    atomic_store_explicit(&resolved, 1, memory_order_release);
+    resolving = 0;
+    return 1;
+}

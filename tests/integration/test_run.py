@@ -1,0 +1,119 @@
+"""`leakshim run`: exit status and signals passed through, the trace file named on stderr and
+valid, usage errors."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+from lib import CLI, clean_env, signame, tail
+
+
+def _run(t, args, timeout=60):
+    try:
+        return subprocess.run([CLI, "run"] + args, capture_output=True, timeout=timeout,
+                              env=clean_env(), cwd=t.tmp)
+    except subprocess.TimeoutExpired:
+        t.fail(f"leakshim run {' '.join(args)} did not finish within {timeout} s")
+
+
+def _named_traces(t, p, d):
+    """The files that run's stderr says it wrote, checked to exist in d."""
+    err = p.stderr.decode(errors="replace")
+    named = re.findall(r"(" + re.escape(d) + r"/\S+)", err)
+    t.check(named, f"stderr names no trace file in {d}: {err.strip()!r}")
+    for path in named:
+        t.check(os.path.isfile(path), f"stderr names {path}, which does not exist")
+    t.eq(sorted(named), sorted(os.path.join(d, f) for f in os.listdir(d)), "files named on stderr vs files written")
+    return [x for x in named if os.path.isfile(x)]
+
+
+def test_exit_status_passed_through(t):
+    exe = t.build("exit_status.c")
+    for code in (0, 3, 42):
+        d = t.mkdir(f"out{code}")
+        p = _run(t, ["--output", os.path.join(d, "t.%p"), "--", exe, str(code)])
+        t.check(p.returncode == code, f"exit {code}: run gave {signame(p.returncode)}")
+        for trace in _named_traces(t, p, d):
+            rep = t.report(trace)
+            t.expect_complete(rep, f"exit {code}")
+            t.expect_leaks(rep, {"status_leak": (64, 1)})
+
+
+def test_output_equals_form(t):
+    exe = t.build("exit_status.c")
+    d = t.mkdir("out")
+    p = _run(t, [f"--output={d}/t.%p", "--", exe, "3"])
+    t.eq(p.returncode, 3, "exit status")
+    t.eq(len(_named_traces(t, p, d)), 1, "traces")
+
+
+def test_signal_passed_through(t):
+    exe = t.build("exit_status.c")
+    for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGUSR1):
+        d = t.mkdir(f"out{sig.name}")
+        p = _run(t, ["--output", os.path.join(d, "t.%p"), "--", exe, "signal", str(int(sig))])
+        t.check(p.returncode == -sig, f"{sig.name}: run gave {signame(p.returncode)}")
+        for trace in _named_traces(t, p, d):
+            rep = t.report(trace, allow_warning=True)
+            t.expect_leaks(rep, {"status_leak": (64, 1)})
+            t.eq(rep["process"]["complete"], False, f"{sig.name}: process.complete")
+
+
+def test_signal_sent_to_run_reaches_program(t):
+    """kill(2) of `leakshim run` is passed on to the program, and run dies of it too."""
+    exe = t.build("exit_status.c")
+    d = t.mkdir("out")
+    p = subprocess.Popen([CLI, "run", "--output", os.path.join(d, "t.%p"), "--", exe, "pause"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), cwd=t.tmp)
+    try:
+        ready = p.stdout.readline()
+        t.require(ready == b"ready\n", f"the program did not start: {ready!r}")
+        time.sleep(0.3)  # the leak reaches the trace (the writer drains every 10 ms)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        t.fail("leakshim run did not end within 30 s of SIGTERM")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    t.eq(p.returncode, -signal.SIGTERM, "leakshim run's status")
+    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    for trace in _named_traces(t, proc, d):
+        rep = t.report(trace, allow_warning=True)
+        t.expect_leaks(rep, {"status_leak": (64, 1)})
+        t.eq(rep["process"]["complete"], False, "process.complete")
+
+
+def test_exit_without_destructors(t):
+    """_exit runs no destructor: what was recorded must still reach the trace."""
+    exe = t.build("exit_status.c")
+    d = t.mkdir("out")
+    p = _run(t, ["--output", os.path.join(d, "t.%p"), "--", exe, "_exit", "7"])
+    t.eq(p.returncode, 7, "exit status")
+    for trace in _named_traces(t, p, d):
+        t.expect_leaks(t.report(trace, allow_warning=True), {"status_leak": (64, 1)})
+
+
+def test_default_output_in_working_directory(t):
+    exe = t.build("exit_status.c")
+    cwd = t.mkdir("cwd")
+    try:
+        p = subprocess.run([CLI, "run", "--", exe, "0"], capture_output=True, timeout=60, env=clean_env(), cwd=cwd)
+    except subprocess.TimeoutExpired:
+        t.fail("leakshim run did not finish")
+    t.eq(p.returncode, 0, "exit status")
+    files = os.listdir(cwd)
+    t.require(len(files) == 1 and re.fullmatch(r"leakshim\.exit_status\.\d+\.trace", files[0]),
+              f"files in the working directory: {files}")
+    t.check(files[0] in p.stderr.decode(errors="replace"), f"stderr does not name {files[0]}: {tail(p.stderr)}")
+
+
+def test_usage_errors(t):
+    for args in ([], ["--"], ["--output", "x.%p"], ["--output", "x.%p", "--"]):
+        p = _run(t, args)
+        t.check(p.returncode == 2, f"leakshim run {' '.join(args)}: exit {p.returncode}, expected 2")
+        t.check(p.stderr.strip(), f"leakshim run {' '.join(args)}: no message on stderr")

@@ -1,0 +1,1010 @@
+/* Unit tests for the trace reader (analyzer/trace_reader.c) on hand-made traces in memory, and
+ * for replay_apply's consistency checks. Bad input: empty, wrong magic, another version (the
+ * message names it), header cut short, a record longer than TRACE_MAX_RECORD_LEN, malformed
+ * varints (too long, running past the record or the file), a stack deeper than
+ * TRACE_MAX_STACK_DEPTH, strings and build-ids over their limits or longer than their record,
+ * a module ending before it starts; unknown record types are skipped; a zero type byte followed
+ * by zeros is a truncated trace, followed by anything else an invalid one. A truncation sweep
+ * cuts a valid trace of a few dozen records at every byte offset: never a crash (ASan), the
+ * records before the cut decoded exactly, TRACE_EOF at a record boundary and TRACE_TRUNCATED
+ * naming the cut record's offset inside one. Finally replay_apply rejects a STACK id out of
+ * sequence and events that refer to an undefined stack, without touching the books. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replay.h"
+#include "trace_format.h"
+#include "trace_reader.h"
+
+/* ---- building traces ------------------------------------------------------------------ */
+
+struct bytes {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+static void reserve(struct bytes *b, size_t n)
+{
+    if (b->len + n <= b->cap)
+        return;
+    while (b->len + n > b->cap)
+        b->cap = b->cap ? 2 * b->cap : 4096;
+    b->data = realloc(b->data, b->cap);
+    assert_non_null(b->data);
+}
+
+static void add_raw(struct bytes *b, const void *p, size_t n)
+{
+    reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void add_byte(struct bytes *b, uint8_t v) { add_raw(b, &v, 1); }
+static void add_u64(struct bytes *b, uint64_t v)
+{
+    uint8_t tmp[VARINT_MAX_LEN];
+    add_raw(b, tmp, varint_put(tmp, v));
+}
+static void add_i64(struct bytes *b, int64_t v) { add_u64(b, zigzag_encode(v)); }
+static void add_zeros(struct bytes *b, size_t n)
+{
+    reserve(b, n);
+    memset(b->data + b->len, 0, n);
+    b->len += n;
+}
+static void add_string(struct bytes *b, const char *s)
+{
+    add_u64(b, strlen(s));
+    add_raw(b, s, strlen(s));
+}
+
+static void add_header(struct bytes *b, uint16_t version)
+{
+    add_raw(b, TRACE_MAGIC, TRACE_MAGIC_LEN);
+    add_byte(b, version & 0xff);
+    add_byte(b, version >> 8);
+    add_zeros(b, 6);
+}
+
+static struct bytes new_trace(void)
+{
+    struct bytes b = {0};
+    add_header(&b, TRACE_VERSION);
+    return b;
+}
+
+/* Appends `type | varint len | payload`; returns the record's offset. */
+static size_t add_record(struct bytes *b, uint8_t type, const struct bytes *payload)
+{
+    size_t offset = b->len;
+    add_byte(b, type);
+    add_u64(b, payload->len);
+    add_raw(b, payload->data, payload->len);
+    return offset;
+}
+
+static void clear(struct bytes *b) { b->len = 0; }
+static void release(struct bytes *b)
+{
+    free(b->data);
+    *b = (struct bytes){0};
+}
+
+/* Payload helpers for the usual records. */
+static struct bytes pl;
+
+static size_t add_alloc(struct bytes *b, int64_t delta, uint64_t size, uint64_t stack)
+{
+    clear(&pl);
+    add_i64(&pl, delta);
+    add_u64(&pl, size);
+    add_u64(&pl, stack);
+    return add_record(b, TRACE_REC_ALLOC, &pl);
+}
+
+static size_t add_free(struct bytes *b, int64_t delta)
+{
+    clear(&pl);
+    add_i64(&pl, delta);
+    return add_record(b, TRACE_REC_FREE, &pl);
+}
+
+static size_t add_end(struct bytes *b, uint64_t events)
+{
+    clear(&pl);
+    add_u64(&pl, events);
+    return add_record(b, TRACE_REC_END, &pl);
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+static struct trace_record rec;
+
+/* Opens the bytes; asserts the open status. */
+static void open_bytes(struct trace_reader *r, const struct bytes *b, enum trace_status expected)
+{
+    enum trace_status s = trace_reader_open_memory(r, b->data, b->len, "mem");
+    if (s != expected)
+        fail_msg("open: status %d, expected %d (%s)", s, expected, r->error);
+}
+
+/* Reads one record and asserts its status; on an error status, that the message contains
+ * each of the given fragments (NULL-terminated). */
+static void next_expect(struct trace_reader *r, enum trace_status expected, ...)
+{
+    enum trace_status s = trace_reader_next(r, &rec);
+    if (s != expected)
+        fail_msg("status %d, expected %d (%s)", s, expected, r->error);
+    va_list ap;
+    va_start(ap, expected);
+    for (const char *frag; (frag = va_arg(ap, const char *));)
+        if (!strstr(r->error, frag))
+            fail_msg("error \"%s\" does not contain \"%s\"", r->error, frag);
+    va_end(ap);
+}
+
+static void assert_error_has(const struct trace_reader *r, const char *frag)
+{
+    if (!strstr(r->error, frag))
+        fail_msg("error \"%s\" does not contain \"%s\"", r->error, frag);
+}
+
+/* ---- the file header -------------------------------------------------------------------- */
+
+static void test_empty_input(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = {0};
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "mem: ");
+    assert_error_has(&r, "empty");
+}
+
+static void test_wrong_magic(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    b.data[7] = 'N';
+    add_end(&b, 0);
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "mem: offset 0: bad magic");
+    /* shorter than the magic */
+    b.len = 5;
+    memcpy(b.data, "LEAKS", 5);
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "bad magic");
+    release(&b);
+}
+
+static void test_other_version(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = {0};
+    add_header(&b, 2);
+    add_end(&b, 0);
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "offset 8");
+    assert_error_has(&r, "version 2");
+    /* little-endian: 0x0101 is 257, not 1 */
+    clear(&b);
+    add_header(&b, 0x0101);
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "version 257");
+    clear(&b);
+    add_header(&b, 0);
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "version 0");
+    /* flags and reserved bytes do not matter to version 1 */
+    clear(&b);
+    add_header(&b, 1);
+    b.data[10] = 0xff;
+    b.data[15] = 0xff;
+    add_end(&b, 3);
+    open_bytes(&r, &b, TRACE_OK);
+    assert_int_equal(r.version, 1);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_END);
+    assert_int_equal(rec.u.end.events, 3);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+static void test_header_cut_short(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    b.len = 12;
+    open_bytes(&r, &b, TRACE_INVALID);
+    assert_error_has(&r, "offset 12: file header cut short");
+    /* the header alone is an empty, complete stream */
+    b.len = 16;
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_EOF, NULL);
+    next_expect(&r, TRACE_EOF, NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    assert_int_equal(trace_reader_open(&r, "/nonexistent/leakshim.trace"), TRACE_INVALID);
+    assert_error_has(&r, "/nonexistent/leakshim.trace: cannot open");
+}
+
+/* ---- record framing --------------------------------------------------------------------- */
+
+static void test_record_length_limit(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    add_byte(&b, TRACE_REC_ALLOC);
+    add_u64(&b, TRACE_MAX_RECORD_LEN + 1);
+    add_zeros(&b, 32);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "mem: offset 16: record length 1048577 exceeds", NULL);
+    trace_reader_close(&r);
+
+    /* exactly at the limit: fine (an unknown type, skipped whole), and what follows is read */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_byte(&b, 200);
+    add_u64(&b, TRACE_MAX_RECORD_LEN);
+    for (size_t i = 0; i < TRACE_MAX_RECORD_LEN; i++)
+        add_byte(&b, (uint8_t)(i * 7 + 1));
+    size_t free_at = add_free(&b, 0x1234);
+    add_end(&b, 1);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_FREE);
+    assert_int_equal(rec.offset, free_at);
+    assert_int_equal(rec.u.free.address, 0x1234);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_END);
+    next_expect(&r, TRACE_EOF, NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+static void test_malformed_varints(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+
+    /* a record length of 11 bytes (more than 64 bits), with plenty of bytes after it */
+    add_free(&b, 16);
+    size_t bad_at = b.len;
+    add_byte(&b, TRACE_REC_FREE);
+    for (int i = 0; i < 10; i++)
+        add_byte(&b, 0x80);
+    add_byte(&b, 0x01);
+    add_zeros(&b, 20);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.free.address, 16);
+    char where[64];
+    snprintf(where, sizeof where, "offset %zu: malformed record length", bad_at);
+    next_expect(&r, TRACE_INVALID, where, NULL);
+    trace_reader_close(&r);
+
+    /* a 10-byte varint whose last byte sets bits beyond 64, inside a FREE */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    for (int i = 0; i < 9; i++)
+        add_byte(&pl, 0xff);
+    add_byte(&pl, 0x02);
+    add_record(&b, TRACE_REC_FREE, &pl);
+    add_end(&b, 0);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 5", NULL);
+    trace_reader_close(&r);
+
+    /* the largest 10-byte varint is fine: 2^64 - 1 */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_u64(&pl, UINT64_MAX);
+    assert_int_equal(pl.len, 10);
+    add_record(&b, TRACE_REC_TIME, &pl);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_TIME);
+    assert_int_equal(rec.u.time.ns, UINT64_MAX);
+    trace_reader_close(&r);
+
+    /* a varint that runs past the end of its record, into the next record: the ALLOC's size
+     * has its continuation bit set on the record's last byte */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_i64(&pl, 64);
+    add_byte(&pl, 0x85);
+    add_record(&b, TRACE_REC_ALLOC, &pl);
+    add_end(&b, 0x7f); /* starts with 0x09, a valid varint continuation */
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 4", NULL);
+    trace_reader_close(&r);
+
+    /* fields missing at the end of a record */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_i64(&pl, 64);
+    add_u64(&pl, 10);
+    add_record(&b, TRACE_REC_ALLOC, &pl); /* no stack id */
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 4", NULL);
+    trace_reader_close(&r);
+
+    /* a record header cut inside its length varint at the end of the file: truncated */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_byte(&b, TRACE_REC_FREE);
+    add_byte(&b, 0x80);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_TRUNCATED, "offset 16: record header cut short", NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+/* ---- payload limits -------------------------------------------------------------------- */
+
+static void add_stack(struct bytes *b, uint64_t id, uint64_t depth, uint64_t first)
+{
+    clear(&pl);
+    add_u64(&pl, id);
+    add_u64(&pl, depth);
+    for (uint64_t i = 0; i < depth; i++)
+        add_i64(&pl, i == 0 ? (int64_t)first : (i % 2 ? 40 : -24));
+    add_record(b, TRACE_REC_STACK, &pl);
+}
+
+static void test_stack_depth_limit(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    add_stack(&b, 0, TRACE_MAX_STACK_DEPTH, 0x400000);
+    add_stack(&b, 1, 0, 0);
+    add_stack(&b, 2, TRACE_MAX_STACK_DEPTH + 1, 0x400000);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_STACK);
+    assert_int_equal(rec.u.stack.id, 0);
+    assert_int_equal(rec.u.stack.depth, TRACE_MAX_STACK_DEPTH);
+    uint64_t frame = 0x400000;
+    for (uint32_t i = 0; i < TRACE_MAX_STACK_DEPTH; i++) {
+        if (i)
+            frame += i % 2 ? 40 : (uint64_t)-24;
+        assert_int_equal(rec.u.stack.frames[i], frame);
+    }
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.stack.id, 1);
+    assert_int_equal(rec.u.stack.depth, 0);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 3", NULL);
+    trace_reader_close(&r);
+
+    /* stack ids: 0xfffffffe is an id, 0xffffffff (TRACE_STACK_UNKNOWN) is not */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_stack(&b, 0xfffffffe, 1, 5);
+    add_stack(&b, 0xffffffff, 1, 5);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.stack.id, 0xfffffffe);
+    assert_int_equal(rec.u.stack.frames[0], 5);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 3", NULL);
+    trace_reader_close(&r);
+
+    /* a frame count larger than the frames present */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_u64(&pl, 0);
+    add_u64(&pl, 3);
+    add_i64(&pl, 100);
+    add_i64(&pl, 8);
+    add_record(&b, TRACE_REC_STACK, &pl);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 3", NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+static void add_process(struct bytes *b, uint64_t path_len_claimed, size_t path_len_present)
+{
+    clear(&pl);
+    add_u64(&pl, 4242);
+    add_u64(&pl, 1);
+    add_u64(&pl, 1700000000000000000ull);
+    add_u64(&pl, 64);
+    add_u64(&pl, path_len_claimed);
+    for (size_t i = 0; i < path_len_present; i++)
+        add_byte(&pl, (uint8_t)('a' + i % 26));
+    add_record(b, TRACE_REC_PROCESS, &pl);
+}
+
+static void add_module(struct bytes *b, uint64_t start, uint64_t end, const char *path,
+                       size_t build_id_len)
+{
+    clear(&pl);
+    add_u64(&pl, start);
+    add_u64(&pl, end);
+    add_u64(&pl, start - 0x1000);
+    add_string(&pl, path);
+    add_u64(&pl, build_id_len);
+    for (size_t i = 0; i < build_id_len; i++)
+        add_byte(&pl, (uint8_t)(0xa0 + i));
+    add_record(b, TRACE_REC_MODULE, &pl);
+}
+
+static void test_strings(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+
+    /* a path of exactly TRACE_MAX_PATH bytes is fine */
+    add_process(&b, TRACE_MAX_PATH, TRACE_MAX_PATH);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_PROCESS);
+    assert_int_equal(rec.u.process.pid, 4242);
+    assert_int_equal(rec.u.process.ppid, 1);
+    assert_int_equal(rec.u.process.start_ns, 1700000000000000000ull);
+    assert_int_equal(rec.u.process.depth, 64);
+    assert_int_equal(strlen(rec.u.process.exe), TRACE_MAX_PATH);
+    assert_int_equal(rec.u.process.exe[TRACE_MAX_PATH - 1], 'a' + (TRACE_MAX_PATH - 1) % 26);
+    trace_reader_close(&r);
+
+    /* one more is not */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_process(&b, TRACE_MAX_PATH + 1, TRACE_MAX_PATH + 1);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 1", NULL);
+    trace_reader_close(&r);
+
+    /* a string longer than what is left of its record (the next record's bytes follow) */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_process(&b, 100, 5);
+    add_end(&b, 0);
+    for (int i = 0; i < 200; i++)
+        add_free(&b, 1);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 1", NULL);
+    trace_reader_close(&r);
+
+    /* module: a 64-byte build-id is fine, 65 is not; a 20-byte one is read exactly */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_module(&b, 0x400000, 0x401000, "/usr/lib/libx.so", 20);
+    add_module(&b, 0x500000, 0x501000, "/a", TRACE_MAX_BUILD_ID);
+    add_module(&b, 0x500000, 0x501000, "/a", TRACE_MAX_BUILD_ID + 1);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_MODULE);
+    assert_int_equal(rec.u.module.start, 0x400000);
+    assert_int_equal(rec.u.module.end, 0x401000);
+    assert_int_equal(rec.u.module.bias, 0x3ff000);
+    assert_string_equal(rec.u.module.path, "/usr/lib/libx.so");
+    assert_int_equal(rec.u.module.build_id_len, 20);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(rec.u.module.build_id[i], 0xa0 + i);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.module.build_id_len, TRACE_MAX_BUILD_ID);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 2", NULL);
+    trace_reader_close(&r);
+
+    /* a module that ends before it starts; an empty build-id and an empty range are fine */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    add_module(&b, 0x400000, 0x400000, "/b", 0);
+    add_module(&b, 0x400000, 0x3fffff, "/b", 0);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.module.build_id_len, 0);
+    next_expect(&r, TRACE_INVALID, "malformed record of type 2", NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+/* ---- forward compatibility and the unwritten tail --------------------------------------- */
+
+static void test_unknown_types_skipped(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    clear(&pl);
+    add_raw(&pl, "\x01\x02\x03 whatever a newer writer says", 32);
+    add_record(&b, 10, &pl);
+    size_t a1 = add_alloc(&b, 0x1000, 24, 0);
+    add_record(&b, 42, &pl);
+    clear(&pl);
+    add_record(&b, 255, &pl); /* empty payload */
+    clear(&pl);
+    add_zeros(&pl, 300);      /* a two-byte length */
+    add_record(&b, 0x80, &pl);
+    size_t f1 = add_free(&b, 0);
+    size_t e1 = add_end(&b, 2);
+    clear(&pl);
+    add_u64(&pl, 1);
+    add_record(&b, 11, &pl); /* after END: still skipped, then EOF */
+
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_ALLOC);
+    assert_int_equal(rec.offset, a1);
+    assert_int_equal(rec.u.alloc.address, 0x1000);
+    assert_int_equal(rec.u.alloc.size, 24);
+    assert_int_equal(rec.u.alloc.stack, 0);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_FREE);
+    assert_int_equal(rec.offset, f1);
+    assert_int_equal(rec.u.free.address, 0x1000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_END);
+    assert_int_equal(rec.offset, e1);
+    assert_int_equal(rec.u.end.events, 2);
+    next_expect(&r, TRACE_EOF, NULL);
+    trace_reader_close(&r);
+
+    /* an unknown record cut short is a truncated trace, not something to skip */
+    b.len -= 1;
+    open_bytes(&r, &b, TRACE_OK);
+    for (int i = 0; i < 3; i++)
+        next_expect(&r, TRACE_OK, NULL);
+    char where[32];
+    snprintf(where, sizeof where, "offset %zu", e1 + 3);
+    next_expect(&r, TRACE_TRUNCATED, where, NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+static void test_unwritten_tail(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    add_free(&b, 0x10);
+    size_t zero_at = b.len;
+    add_zeros(&b, 200000); /* more than the reader's read-ahead block */
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    char where[64];
+    snprintf(where, sizeof where, "mem: offset %zu: the trace stops here", zero_at);
+    next_expect(&r, TRACE_TRUNCATED, where, NULL);
+    trace_reader_close(&r);
+
+    /* a single zero byte at the end */
+    b.len = zero_at + 1;
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    next_expect(&r, TRACE_TRUNCATED, where, NULL);
+    trace_reader_close(&r);
+
+    /* zeros, then something: not unwritten space but garbage */
+    b.len = zero_at + 200000;
+    add_byte(&b, 0x05);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    snprintf(where, sizeof where, "offset %zu: invalid record type 0", zero_at);
+    next_expect(&r, TRACE_INVALID, where, NULL);
+    trace_reader_close(&r);
+
+    b.len = zero_at + 1;
+    add_byte(&b, 0x01);
+    add_zeros(&b, 10);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    next_expect(&r, TRACE_INVALID, where, NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+/* ---- addresses ---------------------------------------------------------------------------- */
+
+static void test_address_deltas(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    add_alloc(&b, 0x7f0000001000, 8, 0);                   /* from 0 */
+    add_alloc(&b, -0x7f0000001000 + 0x555555550000, 8, 0); /* down */
+    add_free(&b, 0x7f0000001000 - 0x555555550000);         /* back up */
+    clear(&pl);                                            /* realloc: old from previous, new from old */
+    add_i64(&pl, -0x1000);
+    add_i64(&pl, 0x20000);
+    add_u64(&pl, 77);
+    add_u64(&pl, 3);
+    add_record(&b, TRACE_REC_REALLOC, &pl);
+    add_free(&b, 0);                                       /* the realloc's new address */
+    add_alloc(&b, -0x7f0000020001, 1, 0);                  /* wraps below 0 */
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.alloc.address, 0x7f0000001000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.alloc.address, 0x555555550000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.free.address, 0x7f0000001000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_REALLOC);
+    assert_int_equal(rec.old_address, 0x7f0000000000);
+    assert_int_equal(rec.u.alloc.address, 0x7f0000020000);
+    assert_int_equal(rec.u.alloc.size, 77);
+    assert_int_equal(rec.u.alloc.stack, 3);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.free.address, 0x7f0000020000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.alloc.address, UINT64_MAX);
+    next_expect(&r, TRACE_EOF, NULL);
+    trace_reader_close(&r);
+    release(&b);
+}
+
+/* ---- truncation sweep ---------------------------------------------------------------- */
+
+struct sweep_record {
+    size_t start, end; /* byte range in the trace */
+    int known;         /* a type the reader returns */
+};
+
+static void test_truncation_sweep(void **state)
+{
+    (void)state;
+    struct bytes b = new_trace();
+    struct sweep_record recs[64];
+    size_t n = 0;
+#define REC(known_, stmt)                                  \
+    do {                                                    \
+        recs[n].start = b.len;                              \
+        stmt;                                               \
+        recs[n].end = b.len;                                \
+        recs[n].known = (known_);                           \
+        n++;                                                \
+    } while (0)
+
+    REC(1, add_process(&b, 17, 17));
+    REC(1, add_module(&b, 0x555555554000, 0x555555600000, "/usr/bin/program", 20));
+    REC(1, add_module(&b, 0x7ffff7d80000, 0x7ffff7fa0000,
+                      "/usr/lib/x86_64-linux-gnu/a-rather-long-library-name-so-that-the-"
+                      "record-length-takes-two-bytes-in-its-varint-encoding-libc.so.6",
+                      20));
+    REC(1, add_stack(&b, 0, 3, 0x555555555123));
+    REC(1, add_stack(&b, 1, 64, 0x7ffff7d81234)); /* > 127 bytes */
+    for (int i = 0; i < 8; i++) {
+        REC(1, add_alloc(&b, i ? 48 : 0x5555555a0000, 16 + (uint64_t)i * 1000, (uint64_t)i % 2));
+        if (i % 3 == 2)
+            REC(1, add_free(&b, -96));
+    }
+    REC(1, {
+        clear(&pl);
+        add_u64(&pl, 12000000);
+        add_record(&b, TRACE_REC_TIME, &pl);
+    });
+    REC(0, {
+        clear(&pl);
+        add_string(&pl, "from the future");
+        add_record(&b, 77, &pl);
+    });
+    REC(1, {
+        clear(&pl);
+        add_i64(&pl, 16);
+        add_i64(&pl, 0x100000);
+        add_u64(&pl, 1 << 20);
+        add_u64(&pl, 1);
+        add_record(&b, TRACE_REC_REALLOC, &pl);
+    });
+    REC(1, {
+        clear(&pl);
+        add_u64(&pl, TRACE_LOST_RECURSION);
+        add_u64(&pl, 3);
+        add_record(&b, TRACE_REC_LOST, &pl);
+    });
+    for (int i = 0; i < 10; i++)
+        REC(1, add_alloc(&b, 4096, 1u << (i * 3), TRACE_STACK_UNKNOWN));
+    REC(1, add_free(&b, -4096));
+    REC(1, add_end(&b, 24));
+#undef REC
+    assert_true(n >= 30);
+    assert_int_equal(recs[n - 1].end, b.len);
+
+    /* the whole trace, decoded once: the reference */
+    static struct trace_record full[64];
+    struct trace_reader r;
+    open_bytes(&r, &b, TRACE_OK);
+    size_t known = 0;
+    enum trace_status s;
+    while ((s = trace_reader_next(&r, &full[known])) == TRACE_OK)
+        known++;
+    assert_int_equal(s, TRACE_EOF);
+    trace_reader_close(&r);
+    size_t expected_known = 0;
+    for (size_t i = 0; i < n; i++)
+        expected_known += (size_t)recs[i].known;
+    assert_int_equal(known, expected_known);
+    assert_int_equal(full[known - 1].type, TRACE_REC_END);
+    assert_int_equal(full[known - 1].u.end.events, 24);
+
+    for (size_t cut = 0; cut <= b.len; cut++) {
+        s = trace_reader_open_memory(&r, b.data, cut, "cut");
+        if (cut < TRACE_HEADER_LEN) {
+            assert_int_equal(s, TRACE_INVALID);
+            if (cut == 0)
+                assert_error_has(&r, "empty");
+            else if (cut < TRACE_MAGIC_LEN)
+                assert_error_has(&r, "bad magic");
+            else {
+                char msg[64];
+                snprintf(msg, sizeof msg, "cut: offset %zu: file header cut short", cut);
+                assert_error_has(&r, msg);
+            }
+            continue;
+        }
+        assert_int_equal(s, TRACE_OK);
+        /* whole records before the cut, and the one it falls in */
+        size_t whole = 0, inside = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+            if (recs[i].end <= cut)
+                whole += (size_t)recs[i].known;
+            else if (recs[i].start < cut)
+                inside = i;
+        }
+        size_t got = 0;
+        while ((s = trace_reader_next(&r, &rec)) == TRACE_OK) {
+            if (got >= whole)
+                fail_msg("cut at %zu: record %zu decoded, only %zu whole", cut, got, whole);
+            if (rec.type != full[got].type || rec.offset != full[got].offset)
+                fail_msg("cut at %zu: record %zu differs", cut, got);
+            if ((rec.type == TRACE_REC_ALLOC || rec.type == TRACE_REC_REALLOC) &&
+                (rec.u.alloc.address != full[got].u.alloc.address ||
+                 rec.u.alloc.size != full[got].u.alloc.size ||
+                 rec.u.alloc.stack != full[got].u.alloc.stack))
+                fail_msg("cut at %zu: record %zu decoded differently", cut, got);
+            got++;
+        }
+        if (got != whole)
+            fail_msg("cut at %zu: %zu records decoded, %zu whole before the cut (%s)", cut, got,
+                     whole, r.error);
+        if (inside == SIZE_MAX) {
+            if (s != TRACE_EOF)
+                fail_msg("cut at %zu (a record boundary): status %d (%s)", cut, s, r.error);
+        } else {
+            if (s != TRACE_TRUNCATED)
+                fail_msg("cut at %zu (inside record %zu): status %d (%s)", cut, inside, s, r.error);
+            char msg[64];
+            snprintf(msg, sizeof msg, "cut: offset %zu: ", recs[inside].start);
+            assert_error_has(&r, msg);
+        }
+        trace_reader_close(&r);
+    }
+    release(&b);
+}
+
+/* ---- replay_apply consistency checks -------------------------------------------------- */
+
+static struct trace_record make_stack_rec(uint32_t id, uint64_t offset)
+{
+    struct trace_record t;
+    memset(&t, 0, sizeof t);
+    t.type = TRACE_REC_STACK;
+    t.offset = offset;
+    t.u.stack.id = id;
+    t.u.stack.depth = 2;
+    t.u.stack.frames[0] = 0x401000;
+    t.u.stack.frames[1] = 0x402000;
+    return t;
+}
+
+static struct trace_record make_alloc_rec(enum trace_record_type type, uint64_t old, uint64_t address,
+                                          uint64_t size, uint32_t stack, uint64_t offset)
+{
+    struct trace_record t;
+    memset(&t, 0, sizeof t);
+    t.type = type;
+    t.offset = offset;
+    t.old_address = old;
+    t.u.alloc.address = address;
+    t.u.alloc.size = size;
+    t.u.alloc.stack = stack;
+    return t;
+}
+
+static void assert_books(const struct replay *r, uint64_t allocations, uint64_t frees,
+                         uint64_t live_bytes, uint64_t live_blocks)
+{
+    assert_int_equal(r->summary.allocations, allocations);
+    assert_int_equal(r->summary.frees, frees);
+    assert_int_equal(r->summary.live_bytes, live_bytes);
+    assert_int_equal(r->summary.live_blocks, live_blocks);
+    assert_int_equal(r->live.count, live_blocks);
+}
+
+static void test_replay_rejects_inconsistent_records(void **state)
+{
+    (void)state;
+    static struct replay r;
+    static struct trace_record t;
+    char error[256];
+    assert_int_equal(replay_init(&r), 0);
+
+    t = make_stack_rec(1, 100);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_string_equal(error, "offset 100: stack id out of sequence");
+    assert_int_equal(r.stack_count, 0);
+
+    t = make_stack_rec(0, 110);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), 0);
+    assert_int_equal(r.stack_count, 1);
+    assert_int_equal(replay_stack(&r, 0)->depth, 2);
+    assert_int_equal(replay_stack(&r, 0)->frames[1], 0x402000);
+
+    t = make_stack_rec(0, 120); /* the same id again */
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_string_equal(error, "offset 120: stack id out of sequence");
+    t = make_stack_rec(2, 125); /* skipping one */
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_int_equal(r.stack_count, 1);
+
+    t = make_alloc_rec(TRACE_REC_ALLOC, 0, 0x1000, 10, 0, 130);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), 0);
+    assert_books(&r, 1, 0, 10, 1);
+
+    t = make_alloc_rec(TRACE_REC_ALLOC, 0, 0x2000, 20, 1, 140);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_string_equal(error, "offset 140: allocation refers to an undefined stack");
+    assert_books(&r, 1, 0, 10, 1);
+
+    /* a REALLOC with an undefined stack is rejected before it frees anything */
+    t = make_alloc_rec(TRACE_REC_REALLOC, 0x1000, 0x3000, 30, 7, 150);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_string_equal(error, "offset 150: allocation refers to an undefined stack");
+    assert_books(&r, 1, 0, 10, 1);
+    assert_int_equal(replay_stack(&r, 0)->live_bytes, 10);
+
+    /* the unknown stack needs no STACK record */
+    t = make_alloc_rec(TRACE_REC_ALLOC, 0, 0x4000, 40, TRACE_STACK_UNKNOWN, 160);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), 0);
+    assert_books(&r, 2, 0, 50, 2);
+    assert_int_equal(replay_stack(&r, TRACE_STACK_UNKNOWN)->live_bytes, 40);
+    assert_int_equal(replay_stack(&r, TRACE_STACK_UNKNOWN)->live_blocks, 1);
+
+    /* an allocation at address 0 */
+    t = make_alloc_rec(TRACE_REC_ALLOC, 0, 0, 1, 0, 170);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), -1);
+    assert_string_equal(error, "offset 170: allocation at address 0");
+    assert_books(&r, 2, 0, 50, 2);
+
+    /* a good realloc after all that */
+    t = make_alloc_rec(TRACE_REC_REALLOC, 0x1000, 0x5000, 15, 0, 180);
+    assert_int_equal(replay_apply(&r, &t, error, sizeof error), 0);
+    assert_books(&r, 3, 1, 55, 2);
+    assert_int_equal(replay_stack(&r, 0)->live_bytes, 15);
+    assert_int_equal(replay_stack(&r, 0)->alloc_bytes, 25);
+    assert_int_equal(replay_stack(&r, 0)->alloc_blocks, 2);
+    assert_null(replay_stack(&r, 1));
+    replay_free(&r);
+}
+
+/* replay_file stops at such a record and says where, in which file. */
+static void test_replay_file_rejects_out_of_sequence_stack(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/leakshim-reader-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    struct bytes b = new_trace();
+    add_process(&b, 3, 3);
+    add_stack(&b, 0, 1, 0x1000);
+    add_alloc(&b, 0x10000, 5, 0);
+    size_t bad = b.len;
+    add_stack(&b, 5, 1, 0x1000);
+    add_end(&b, 1);
+    assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+
+    static struct replay r;
+    char error[512], expected[512];
+    assert_int_equal(replay_init(&r), 0);
+    assert_int_equal(replay_file(&r, path, error, sizeof error), TRACE_INVALID);
+    snprintf(expected, sizeof expected, "%s: offset %zu: stack id out of sequence", path, bad);
+    assert_string_equal(error, expected);
+    assert_int_equal(r.complete, 0);
+    assert_int_equal(r.summary.allocations, 1); /* the books up to the bad record */
+    assert_int_equal(r.summary.live_bytes, 5);
+    replay_free(&r);
+
+    /* and an ALLOC that refers to a stack never defined */
+    b.len = bad;
+    size_t bad_alloc = add_alloc(&b, 0x100, 5, 1);
+    add_end(&b, 2);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+    assert_int_equal(replay_init(&r), 0);
+    assert_int_equal(replay_file(&r, path, error, sizeof error), TRACE_INVALID);
+    snprintf(expected, sizeof expected, "%s: offset %zu: allocation refers to an undefined stack",
+             path, bad_alloc);
+    assert_string_equal(error, expected);
+    replay_free(&r);
+
+    /* without the bad record the same trace is complete */
+    b.len = bad;
+    add_end(&b, 1);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+    assert_int_equal(replay_init(&r), 0);
+    assert_int_equal(replay_file(&r, path, error, sizeof error), TRACE_EOF);
+    assert_string_equal(error, "");
+    assert_int_equal(r.complete, 1);
+    assert_int_equal(r.process.pid, 4242);
+    replay_free(&r);
+
+    /* and without its END record it is truncated */
+    b.len = bad;
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+    assert_int_equal(replay_init(&r), 0);
+    assert_int_equal(replay_file(&r, path, error, sizeof error), TRACE_TRUNCATED);
+    assert_non_null(strstr(error, "without its end record"));
+    assert_int_equal(r.complete, 0);
+    assert_int_equal(r.summary.live_bytes, 5);
+    replay_free(&r);
+
+    unlink(path);
+    release(&b);
+}
+
+static int free_payload(void **state)
+{
+    (void)state;
+    release(&pl);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_wrong_magic),
+        cmocka_unit_test(test_other_version),
+        cmocka_unit_test(test_header_cut_short),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_record_length_limit),
+        cmocka_unit_test(test_malformed_varints),
+        cmocka_unit_test(test_stack_depth_limit),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_unknown_types_skipped),
+        cmocka_unit_test(test_unwritten_tail),
+        cmocka_unit_test(test_address_deltas),
+        cmocka_unit_test(test_truncation_sweep),
+        cmocka_unit_test(test_replay_rejects_inconsistent_records),
+        cmocka_unit_test(test_replay_file_rejects_out_of_sequence_stack),
+    };
+    return cmocka_run_group_tests(tests, NULL, free_payload);
+}
