@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
+
 static int by_leaked_bytes(const void *a, const void *b)
 {
     const struct suspect *x = a, *y = b;
@@ -16,24 +18,34 @@ static int by_leaked_bytes(const void *a, const void *b)
 
 static int is_allocator_entry(const sym_frame *f)
 {
-    return f->function && (strncmp(f->function, "operator new", 12) == 0 ||
-                           strncmp(f->function, "__gnu_cxx::new_allocator", 24) == 0);
+    static const char *entries[] = {"operator new", "__gnu_cxx::new_allocator<",
+                                     "std::__new_allocator<"};
+    for (size_t i = 0; f->function && i < sizeof entries / sizeof *entries; i++)
+        if (strncmp(f->function, entries[i], strlen(entries[i])) == 0)
+            return 1;
+    return 0;
 }
 
+/* Symbolizes every recorded frame, expanding inlined calls into frames of their own (they
+ * share the recorded address), and drops the allocator's entry frames at the top. */
 static int symbolize_suspect(struct replay *r, const struct stack_info *s, struct suspect *out)
 {
-    out->frames = calloc(s->depth + 1, sizeof *out->frames);
+    out->frames = calloc((size_t)s->depth * SUSPECT_INLINE_MAX + 1, sizeof *out->frames);
     if (!out->frames)
         return -1;
     int leading = 1;
     for (uint32_t i = 0; i < s->depth; i++) {
-        struct suspect_frame f = {.address = s->frames[i]};
+        sym_frame chain[SUSPECT_INLINE_MAX] = {{0}};
+        size_t n = 1;
         if (s->modules[i] >= 0)
-            symbolizer_lookup(r->sym, s->modules[i], s->frames[i], &f.sym);
-        if (leading && is_allocator_entry(&f.sym))
-            continue;
-        leading = 0;
-        out->frames[out->frame_count++] = f;
+            n = symbolizer_lookup_inline(r->sym, s->modules[i], s->frames[i], chain,
+                                         SUSPECT_INLINE_MAX);
+        for (size_t k = 0; k < n; k++) {
+            if (leading && is_allocator_entry(&chain[k]))
+                continue;
+            leading = 0;
+            out->frames[out->frame_count++] = (struct suspect_frame){s->frames[i], chain[k]};
+        }
     }
     return 0;
 }

@@ -7,7 +7,8 @@
  *    UNOPENED emits at most one warning, so each module warns at most once;
  *  - every string in a returned sym_frame is a module path (owned by its module) or an
  *    interned string; both live until symbolizer_free;
- *  - each READY module caches finished frames by return address.
+ *  - each READY module caches, by return address, the finished chain of frames (the inlined
+ *    calls, innermost first, then the out-of-line function), whatever `max` was asked for.
  * DWARF is reached through our own index of compilation-unit address ranges, built when the
  * module is opened: libdw 0.188 (dwfl_module_addrdie, dwfl_module_getsrc) only consults
  * .debug_aranges, which clang does not emit, and so finds nothing in clang-built code.
@@ -39,10 +40,11 @@ struct interned {
     char str[];
 };
 
-struct cached_frame {
+struct cached_chain {
     UT_hash_handle hh;
     uint64_t ret_addr;
-    sym_frame frame;
+    size_t count;       /* >= 1 */
+    sym_frame frames[]; /* innermost first, as symbolizer_lookup_inline returns them */
 };
 
 struct cu_range {
@@ -63,7 +65,7 @@ struct module {
     Dwarf_Addr dwarf_bias;      /* runtime address = dwarf_bias + DWARF address */
     struct cu_range *cu_ranges; /* sorted by low; empty without DWARF */
     size_t cu_range_count;
-    struct cached_frame *cache;
+    struct cached_chain *cache;
 };
 
 struct symbolizer {
@@ -287,22 +289,67 @@ static Dwarf_Die *find_cu(const struct module *m, Dwarf_Addr addr)
     return lo > 0 && addr < m->cu_ranges[lo - 1].high ? m->cu_ranges[lo - 1].cu : NULL;
 }
 
-/* The innermost function around the DWARF address addr: an inlined function when addr is
- * inside an inlined call. */
-static const char *dwarf_function_name(Dwarf_Die *cu, Dwarf_Addr addr)
+static int is_function(Dwarf_Die *die)
+{
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+/* Moves the function scopes of scopes[from..n) to the front, stopping after the first
+ * subprogram or after `limit` of them; returns how many were kept. */
+static size_t keep_functions(Dwarf_Die *scopes, int from, int n, size_t limit)
+{
+    size_t kept = 0;
+    for (int i = from; i < n && kept < limit; i++) {
+        if (!is_function(&scopes[i]))
+            continue;
+        scopes[kept++] = scopes[i];
+        if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+            break;
+    }
+    return kept;
+}
+
+/* The functions around the DWARF address addr, innermost first: the inlined subroutine that
+ * addr is in (if any), the one it was inlined into, and so on up to the out-of-line
+ * subprogram. Sets *chain to a malloc'd array (or NULL) and returns its length, 0 when no
+ * function is known. dwarf_getscopes alone does not give this chain: below the innermost
+ * inlined subroutine it lists the scopes of that subroutine's abstract definition, not the
+ * functions it was inlined into; dwarf_getscopes_die gives the DIE's real (physical) parents. */
+static size_t function_chain(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die **chain)
 {
     Dwarf_Die *scopes = NULL;
     int n = dwarf_getscopes(cu, addr, &scopes);
-    const char *name = NULL;
-    for (int i = 0; i < n; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-            name = die_function_name(&scopes[i]);
-            break;
+    int innermost = 0;
+    while (innermost < n && !is_function(&scopes[innermost]))
+        innermost++;
+    size_t limit = 1; /* the innermost function alone unless the physical chain is known */
+    if (innermost < n && dwarf_tag(&scopes[innermost]) == DW_TAG_inlined_subroutine) {
+        Dwarf_Die *physical = NULL;
+        int physical_n = dwarf_getscopes_die(&scopes[innermost], &physical);
+        if (physical_n > 0) {
+            free(scopes);
+            scopes = physical;
+            n = physical_n;
+            innermost = 0;
+            limit = SIZE_MAX;
+        } else {
+            free(physical);
         }
     }
-    free(scopes);
-    return name;
+    size_t count = keep_functions(scopes, innermost, n, limit);
+    if (count == 0) {
+        free(scopes);
+        scopes = NULL;
+    }
+    *chain = scopes;
+    return count;
+}
+
+static const char *comp_dir(Dwarf_Die *cu)
+{
+    Dwarf_Attribute attr;
+    return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
 }
 
 static void describe_line(symbolizer *s, Dwarf_Die *cu, Dwarf_Addr addr, sym_frame *out)
@@ -312,59 +359,114 @@ static void describe_line(symbolizer *s, Dwarf_Die *cu, Dwarf_Addr addr, sym_fra
     int lineno;
     if (!file || dwarf_lineno(line, &lineno) != 0)
         return;
-    Dwarf_Attribute attr;
-    out->file = intern_path(s, dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)), file);
+    out->file = intern_path(s, comp_dir(cu), file);
     out->line = lineno;
 }
 
-/* pc is a runtime address. Names come from DWARF, else from the ELF symbol tables. */
-static void describe_pc(symbolizer *s, const struct module *m, Dwarf_Addr pc, sym_frame *out)
+/* Sets out's file and line to the call site of the inlined subroutine `inlined` (in the CU
+ * cu), as far as they are known. */
+static void describe_call_site(symbolizer *s, Dwarf_Die *cu, Dwarf_Die *inlined, sym_frame *out)
 {
-    Dwarf_Die *cu = find_cu(m, pc - m->dwarf_bias);
-    const char *name = cu ? dwarf_function_name(cu, pc - m->dwarf_bias) : NULL;
-    if (!name) {
-        GElf_Off offset;
-        GElf_Sym sym;
-        name = dwfl_module_addrinfo(m->dwmod, pc, &offset, &sym, NULL, NULL, NULL);
+    Dwarf_Attribute attr;
+    Dwarf_Word line, index;
+    if (dwarf_formudata(dwarf_attr_integrate(inlined, DW_AT_call_line, &attr), &line) == 0 &&
+        line <= INT_MAX)
+        out->line = (int)line;
+    Dwarf_Files *files;
+    size_t file_count;
+    if (dwarf_formudata(dwarf_attr_integrate(inlined, DW_AT_call_file, &attr), &index) == 0 &&
+        dwarf_getsrcfiles(cu, &files, &file_count) == 0 && index < file_count) {
+        const char *file = dwarf_filesrc(files, index, NULL, NULL);
+        if (file)
+            out->file = intern_path(s, comp_dir(cu), file);
     }
-    out->function = intern_function(s, name);
-    if (cu)
-        describe_line(s, cu, pc - m->dwarf_bias, out);
 }
 
-/* Caching is best effort: out of memory only costs a repeated lookup. */
-static void remember(struct module *m, uint64_t ret_addr, const sym_frame *frame)
+static const char *symtab_name(const struct module *m, Dwarf_Addr pc)
 {
-    struct cached_frame *c = malloc(sizeof *c);
+    GElf_Off offset;
+    GElf_Sym sym;
+    return dwfl_module_addrinfo(m->dwmod, pc, &offset, &sym, NULL, NULL, NULL);
+}
+
+/* Fills frames[0..count) (module and module_offset already set) for the runtime address pc,
+ * given the function chain around it (chain_len may be 0; count <= max(chain_len, 1)). Names
+ * come from DWARF; the innermost and the out-of-line function fall back to the ELF symbol
+ * tables, where the out-of-line function is the only one found. */
+static void describe_frames(symbolizer *s, const struct module *m, Dwarf_Die *cu, Dwarf_Addr pc,
+                            Dwarf_Die *chain, size_t chain_len, sym_frame *frames, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *name = i < chain_len ? die_function_name(&chain[i]) : NULL;
+        if (!name && (i == 0 || i + 1 == chain_len))
+            name = symtab_name(m, pc);
+        frames[i].function = intern_function(s, name);
+        if (i == 0 && cu)
+            describe_line(s, cu, pc - m->dwarf_bias, &frames[0]);
+        else if (i > 0)
+            describe_call_site(s, cu, &chain[i - 1], &frames[i]);
+    }
+}
+
+/* Symbolizes the return address ret_addr of the READY module m into out[0..max), caching the
+ * whole chain; returns the number of frames written. Out of memory for the cache entry only
+ * costs a repeated lookup. */
+static size_t describe_ret_addr(symbolizer *s, struct module *m, uint64_t ret_addr,
+                                const sym_frame *base, sym_frame *out, size_t max)
+{
+    Dwarf_Addr pc = ret_addr - 1;
+    Dwarf_Die *cu = find_cu(m, pc - m->dwarf_bias);
+    Dwarf_Die *chain = NULL;
+    size_t chain_len = cu ? function_chain(cu, pc - m->dwarf_bias, &chain) : 0;
+    size_t count = chain_len ? chain_len : 1;
+    struct cached_chain *c = malloc(sizeof *c + count * sizeof c->frames[0]);
+    sym_frame *frames = c ? c->frames : out;
+    size_t filled = c || count <= max ? count : max;
+    for (size_t i = 0; i < filled; i++)
+        frames[i] = *base;
+    describe_frames(s, m, cu, pc, chain, chain_len, frames, filled);
+    free(chain);
+    size_t written = filled <= max ? filled : max;
     if (!c)
-        return;
+        return written;
+    memcpy(out, c->frames, written * sizeof *out);
     c->ret_addr = ret_addr;
-    c->frame = *frame;
+    c->count = count;
     HASH_ADD(hh, m->cache, ret_addr, sizeof c->ret_addr, c);
     if (!c->hh.tbl)
         free(c);
+    return written;
+}
+
+size_t symbolizer_lookup_inline(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out,
+                                size_t max)
+{
+    if (max == 0)
+        return 0;
+    out[0] = (sym_frame){0};
+    if (module_index < 0 || (size_t)module_index >= s->count)
+        return 1;
+    struct module *m = &s->modules[module_index];
+    out[0].module = m->path;
+    out[0].module_offset = ret_addr - m->bias;
+    if (m->state == MODULE_UNOPENED)
+        module_open(s, m);
+    if (m->state != MODULE_READY)
+        return 1;
+    struct cached_chain *c;
+    HASH_FIND(hh, m->cache, &ret_addr, sizeof ret_addr, c);
+    if (c) {
+        size_t written = c->count <= max ? c->count : max;
+        memcpy(out, c->frames, written * sizeof *out);
+        return written;
+    }
+    sym_frame base = out[0];
+    return describe_ret_addr(s, m, ret_addr, &base, out, max);
 }
 
 void symbolizer_lookup(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out)
 {
-    *out = (sym_frame){0};
-    if (module_index < 0 || (size_t)module_index >= s->count)
-        return;
-    struct module *m = &s->modules[module_index];
-    out->module = m->path;
-    out->module_offset = ret_addr - m->bias;
-    if (m->state == MODULE_UNOPENED)
-        module_open(s, m);
-    if (m->state != MODULE_READY)
-        return;
-    struct cached_frame *c;
-    HASH_FIND(hh, m->cache, &ret_addr, sizeof ret_addr, c);
-    if (c) {
-        *out = c->frame;
-        return;
-    }
-    describe_pc(s, m, ret_addr - 1, out);
-    remember(m, ret_addr, out);
+    symbolizer_lookup_inline(s, module_index, ret_addr, out, 1);
 }
 
 /* ---- module map ---- */
@@ -428,7 +530,7 @@ unsigned symbolizer_warnings(const symbolizer *s)
 
 static void module_free(struct module *m)
 {
-    struct cached_frame *c, *next;
+    struct cached_chain *c, *next;
     HASH_ITER(hh, m->cache, c, next) {
         HASH_DEL(m->cache, c);
         free(c);

@@ -1,11 +1,12 @@
 /* Offline symbolization of the traced process's return addresses with libdw (elfutils).
  * The report code registers the trace's module map once (path, load bias, runtime range,
- * GNU build-id), then asks for one frame at a time. Each module file is opened lazily, at its
- * first lookup, and only ever read as ELF. A module whose file is missing, not ELF, or whose
- * build-id differs from the recorded one yields frames with only `module` set, and one
- * warning on stderr. Separate debug files are found by build-id under /usr/lib/debug; the
- * network (debuginfod) is never used. Results are cached per address and all returned
- * strings stay valid until symbolizer_free. Not thread-safe: one symbolizer per thread. */
+ * GNU build-id), then asks for one return address at a time (one frame, or the frames of its
+ * inlined calls). Each module file is opened lazily, at its first lookup, and only ever read
+ * as ELF. A module whose file is missing, not ELF, or whose build-id differs from the
+ * recorded one yields frames with only `module` set, and one warning on stderr. Separate
+ * debug files are found by build-id under /usr/lib/debug; the network (debuginfod) is never
+ * used. Results are cached per address and all returned strings stay valid until
+ * symbolizer_free. Not thread-safe: one symbolizer per thread. */
 #ifndef LEAKSHIM_SYMBOLIZE_H
 #define LEAKSHIM_SYMBOLIZE_H
 
@@ -36,6 +37,15 @@ int symbolizer_add_module(symbolizer *s, const char *path, uint64_t bias, uint64
  * instruction belongs to an inlined call, `function` is the innermost inlined function.
  * Fills *out, always succeeds; unknown parts are NULL / 0. */
 void symbolizer_lookup(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out);
+
+/* Like symbolizer_lookup, but expands inlined calls: out[0] is the innermost function at
+ * ret_addr - 1 (as symbolizer_lookup gives it), out[1] the function it was inlined into, with
+ * `line`/`file` the call site of out[0] inside it (DW_AT_call_file/DW_AT_call_line of the
+ * inlined_subroutine DIE), and so on up to the real (out-of-line) function, which comes last.
+ * Writes at most `max` frames (max >= 1) and returns how many; 1 when nothing is inlined or
+ * nothing is known. All frames share the same module and module_offset. */
+size_t symbolizer_lookup_inline(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out,
+                                size_t max);
 
 /* Finds the most recently added module whose [start,end) contains addr; -1 if none. */
 int symbolizer_find_module(const symbolizer *s, uint64_t addr);

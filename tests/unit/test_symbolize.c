@@ -1,10 +1,11 @@
 /* Unit tests for analyzer/symbolize.c. The test binary symbolizes its own call sites (plain,
- * inlined, with a C++ symbol name) and a libc function, registering each module the way the
- * shim records it (dl_iterate_phdr: path, bias, PT_LOAD range, build-id note). Expected lines
- * come from __LINE__ on the very line of the call, so the tests hold at -O0 and at -O2, with
- * gcc and clang. The failure modes (missing file, not a regular file, not ELF, build-id
- * mismatch, no debug info) must warn exactly once per module, and debuginfod must never be
- * contacted. Two tests run objcopy or gcc in a scratch directory and skip without them. */
+ * inlined, in a chain of two inlined calls, with a C++ symbol name) and a libc function,
+ * registering each module the way the shim records it (dl_iterate_phdr: path, bias, PT_LOAD
+ * range, build-id note). Expected lines come from __LINE__ on the very line of the call, so
+ * the tests hold at -O0 and at -O2, with gcc and clang. The failure modes (missing file, not
+ * a regular file, not ELF, build-id mismatch, no debug info) must warn exactly once per
+ * module, and debuginfod must never be contacted. Two tests run objcopy or gcc in a scratch
+ * directory and skip without them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -56,6 +57,27 @@ static inline __attribute__((always_inline)) void *inlined_call_site(int *line)
 __attribute__((noinline)) static void *calls_inlined_call_site(int *line)
 {
     return inlined_call_site(line);
+}
+
+/* A chain of two always_inline functions in a noinline caller. lines[0] is the line of the
+ * call in the innermost function, lines[1] the call site of chain_inner inside chain_middle,
+ * lines[2] the call site of chain_middle inside chain_outer. */
+static inline __attribute__((always_inline)) void *chain_inner(int *lines)
+{
+    lines[0] = __LINE__; capture();
+    return captured;
+}
+
+static inline __attribute__((always_inline)) void *chain_middle(int *lines)
+{
+    lines[1] = __LINE__; void *ret = chain_inner(lines);
+    return ret;
+}
+
+__attribute__((noinline)) static void *chain_outer(int *lines)
+{
+    lines[2] = __LINE__; void *ret = chain_middle(lines);
+    return ret;
 }
 
 void *mangled_call_site(int *line) __asm__("_ZN8leakshim4test9call_siteEPi");
@@ -301,6 +323,102 @@ static void test_repeated_lookups_share_strings(void **state)
     symbolizer_free(s);
 }
 
+static void assert_same_frame(const sym_frame *actual, const sym_frame *expected)
+{
+    assert_ptr_equal(actual->function, expected->function); /* interned: equal strings are one */
+    assert_ptr_equal(actual->file, expected->file);
+    assert_int_equal(actual->line, expected->line);
+    assert_ptr_equal(actual->module, expected->module);
+    assert_int_equal(actual->module_offset, expected->module_offset);
+}
+
+static const sym_frame garbage_frame = {"garbage", "garbage", -7, "garbage", 7};
+
+static void test_inline_chain_expands_every_inlined_call(void **state)
+{
+    (void)state;
+    int lines[3];
+    void *ret = chain_outer(lines);
+    struct module_desc self;
+    describe_module_of(ret, &self);
+    symbolizer *s = symbolizer_new();
+    int index = add_described(s, &self);
+    sym_frame f[5] = {[3] = garbage_frame, [4] = garbage_frame};
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 5), 3);
+    assert_own_call_site(&f[0], "chain_inner", lines[0]);
+    assert_own_call_site(&f[1], "chain_middle", lines[1]);
+    assert_own_call_site(&f[2], "chain_outer", lines[2]);
+    for (int i = 0; i < 3; i++) {
+        assert_ptr_equal(f[i].file, f[0].file);
+        assert_string_equal(f[i].module, self.path);
+        assert_int_equal(f[i].module_offset, (uintptr_t)ret - self.bias);
+    }
+    assert_string_equal(f[3].function, "garbage"); /* nothing written past the count */
+    assert_int_equal(f[3].line, -7);
+
+    sym_frame single, again[3];
+    symbolizer_lookup(s, index, (uintptr_t)ret, &single);
+    assert_same_frame(&single, &f[0]);
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, again, 3), 3);
+    for (int i = 0; i < 3; i++)
+        assert_same_frame(&again[i], &f[i]);
+    assert_int_equal(symbolizer_warnings(s), 0);
+    symbolizer_free(s);
+}
+
+static void test_inline_chain_of_plain_call_site_is_one_frame(void **state)
+{
+    (void)state;
+    int line;
+    void *ret = plain_call_site(&line);
+    struct module_desc self;
+    describe_module_of(ret, &self);
+    symbolizer *s = symbolizer_new();
+    int index = add_described(s, &self);
+    sym_frame f[3] = {[1] = garbage_frame, [2] = garbage_frame}, single;
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 3), 1);
+    assert_own_call_site(&f[0], "plain_call_site", line);
+    symbolizer_lookup(s, index, (uintptr_t)ret, &single);
+    assert_same_frame(&f[0], &single);
+    assert_string_equal(f[1].function, "garbage");
+    symbolizer_free(s);
+
+    s = symbolizer_new(); /* the same, looked up the other way round */
+    index = add_described(s, &self);
+    symbolizer_lookup(s, index, (uintptr_t)ret, &single);
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 3), 1);
+    assert_same_frame(&f[0], &single);
+    assert_own_call_site(&single, "plain_call_site", line);
+    symbolizer_free(s);
+}
+
+static void test_inline_chain_truncated_to_max(void **state)
+{
+    (void)state;
+    int lines[3];
+    void *ret = chain_outer(lines);
+    struct module_desc self;
+    describe_module_of(ret, &self);
+    symbolizer *s = symbolizer_new();
+    int index = add_described(s, &self);
+    sym_frame f[3] = {[1] = garbage_frame, [2] = garbage_frame};
+    /* first lookup, with max 1: nothing cached yet */
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 1), 1);
+    assert_own_call_site(&f[0], "chain_inner", lines[0]);
+    assert_string_equal(f[1].function, "garbage");
+    /* again from the cache, which holds the whole chain */
+    sym_frame again = garbage_frame;
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, &again, 1), 1);
+    assert_same_frame(&again, &f[0]);
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 2), 2);
+    assert_own_call_site(&f[0], "chain_inner", lines[0]);
+    assert_own_call_site(&f[1], "chain_middle", lines[1]);
+    assert_string_equal(f[2].function, "garbage");
+    assert_int_equal(symbolizer_lookup_inline(s, index, (uintptr_t)ret, f, 3), 3);
+    assert_own_call_site(&f[2], "chain_outer", lines[2]);
+    symbolizer_free(s);
+}
+
 static int has_local_debug_file(const struct module_desc *d)
 {
     char path[PATH_MAX];
@@ -450,14 +568,23 @@ static void test_lookup_without_module(void **state)
     (void)state;
     symbolizer *s = symbolizer_new();
     symbolizer_add_module(s, "/nonexistent/a.so", 0x1000, 0x1000, 0x3000, NULL, 0);
-    sym_frame f = {"garbage", "garbage", 7, "garbage"};
+    sym_frame f = {"garbage", "garbage", 7, "garbage", 7};
     symbolizer_lookup(s, symbolizer_find_module(s, 0x5000), 0x5000, &f);
     assert_null(f.function);
     assert_null(f.file);
     assert_int_equal(f.line, 0);
     assert_null(f.module);
+    assert_int_equal(f.module_offset, 0);
     symbolizer_lookup(s, 1, 0x5000, &f); /* past the last index */
     assert_null(f.module);
+    sym_frame chain[2] = {{"garbage", "garbage", 7, "garbage", 7},
+                          {"garbage", "garbage", 7, "garbage", 7}};
+    assert_int_equal(symbolizer_lookup_inline(s, -1, 0x5000, chain, 2), 1);
+    assert_null(chain[0].function);
+    assert_null(chain[0].file);
+    assert_int_equal(chain[0].line, 0);
+    assert_null(chain[0].module);
+    assert_string_equal(chain[1].function, "garbage"); /* past the returned count: untouched */
     assert_int_equal(symbolizer_warnings(s), 0);
     symbolizer_free(s);
 }
@@ -580,6 +707,9 @@ int main(void)
         cmocka_unit_test(test_inlined_call_site_names_innermost_function),
         cmocka_unit_test(test_cxx_name_is_demangled),
         cmocka_unit_test(test_repeated_lookups_share_strings),
+        cmocka_unit_test(test_inline_chain_expands_every_inlined_call),
+        cmocka_unit_test(test_inline_chain_of_plain_call_site_is_one_frame),
+        cmocka_unit_test(test_inline_chain_truncated_to_max),
         cmocka_unit_test(test_libc_function),
         cmocka_unit_test(test_build_id_mismatch_warns_once),
         cmocka_unit_test(test_missing_file_warns_once),
