@@ -1,5 +1,5 @@
 /* Interposed exits that run no destructors: _exit and _Exit end the process, the exec family
- * replaces its image, abort kills it. Before each, what was recorded is drained into the trace
+ * replaces its image, abort and failed assertions kill it. Before each, what was recorded is drained into the trace
  * (lifecycle.h); after a failed exec, recording resumes in a new trace file.
  *
  * glibc's own exit() reaches _exit internally, not through these symbols; posix_spawn and
@@ -38,6 +38,23 @@ EXPORT void abort(void)
     __builtin_unreachable();
 }
 
+/* assert() calls these from the program's code; glibc then aborts internally. */
+EXPORT void __assert_fail(const char *assertion, const char *file, unsigned line, const char *function)
+{
+    shim_flush_trace();
+    REAL("__assert_fail", void (*)(const char *, const char *, unsigned, const char *))(
+        assertion, file, line, function);
+    __builtin_unreachable();
+}
+
+EXPORT void __assert_perror_fail(int errnum, const char *file, unsigned line, const char *function)
+{
+    shim_flush_trace();
+    REAL("__assert_perror_fail", void (*)(int, const char *, unsigned, const char *))(
+        errnum, file, line, function);
+    __builtin_unreachable();
+}
+
 typedef int (*exec_fn)(const char *, char *const[], char *const[]);
 
 /* execve, execvpe and the forms built on them: finish the trace, try, resume if it failed. */
@@ -68,6 +85,16 @@ EXPORT int execv(const char *path, char *const argv[])
 EXPORT int execvp(const char *file, char *const argv[])
 {
     return traced_exec("execvpe", file, argv, environ);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    int (*real)(int, const char *, char *const[], char *const[], int) =
+        REAL("execveat", int (*)(int, const char *, char *const[], char *const[], int));
+    shim_finish_trace();
+    int rc = real(dirfd, path, argv, envp, flags);
+    shim_exec_failed();
+    return rc;
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])

@@ -166,7 +166,8 @@ EXPORT size_t malloc_usable_size(void *p)
 }
 
 /* A library's code must still be mapped when the writer first sees a stack through it, so
- * everything recorded before an unload is written out before the real dlclose. */
+ * everything recorded before an unload is written out before the real dlclose; afterwards the
+ * writer rereads the module map, since another library may load at the same addresses. */
 EXPORT int dlclose(void *handle)
 {
     if (!shim_guard) {
@@ -177,5 +178,7 @@ EXPORT int dlclose(void *handle)
     static int (*real_dlclose)(void *);
     if (!real_dlclose)
         real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-    return real_dlclose(handle);
+    int rc = real_dlclose(handle);
+    writer_note_unload();
+    return rc;
 }

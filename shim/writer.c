@@ -57,6 +57,7 @@ static struct {
     int running;
     _Atomic int stop_requested;
     _Atomic uint64_t processed;
+    _Atomic int modules_unloaded; /* set by dlclose: known ranges may hold other modules now */
     struct interned_stack *stacks;
     uint32_t next_stack_id;
     struct known_module *modules;
@@ -192,6 +193,8 @@ static int futile(uint64_t a)
  * outside every known module (a library loaded since the last scan) triggers a rescan. */
 static void cover_frames(const uint64_t *frames, uint32_t depth)
 {
+    if (atomic_exchange(&w.modules_unloaded, 0))
+        modules_scan(add_module, NULL);
     int unexplained = 0;
     for (uint32_t i = 0; i < depth && !unexplained; i++)
         unexplained = !address_known(frames[i]) && !futile(frames[i]);
@@ -385,6 +388,11 @@ static void reset_state(int release)
     ring_destroy(&writer_ring);
     memset(&w, 0, sizeof w);
     memset(futile_pages, 0, sizeof futile_pages);
+}
+
+void writer_note_unload(void)
+{
+    atomic_store(&w.modules_unloaded, 1);
 }
 
 void writer_stop(void)

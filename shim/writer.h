@@ -22,6 +22,10 @@ int writer_start(const struct shim_options *options);
  * meanwhile. */
 void writer_sync(void);
 
+/* Tells the writer that a library was unloaded: another one may take its address range, so
+ * the next new stack makes it read the module map again. */
+void writer_note_unload(void);
+
 /* Drains everything, writes the END record, closes the trace and joins the thread. */
 void writer_stop(void);
 
