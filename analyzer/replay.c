@@ -1,6 +1,8 @@
 /* Trace replay; see replay.h. */
 #include "replay.h"
 
+#include "ring_recovery.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,12 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
     case TRACE_REC_END:
         r->complete = 1;
         break;
+    case TRACE_REC_EXEC:
+        r->ended_by_exec = 1;
+        break;
+    case TRACE_REC_EXEC_FAILED:
+        r->ended_by_exec = 0;
+        break;
     default:
         break;
     }
@@ -175,10 +183,28 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
             break;
         }
     }
+    if (r->ended_by_exec && s != TRACE_INVALID) {
+        /* The image was replaced: the writer died with it, mid-record at worst. */
+        r->complete = 1;
+        s = TRACE_EOF;
+    }
     if (s == TRACE_EOF && !r->complete) {
         snprintf(reader.error, sizeof reader.error,
                  "%s: the trace ends without its end record (the process did not finish it)", path);
         s = TRACE_TRUNCATED;
+    }
+    if (s == TRACE_TRUNCATED && r->process.seen) {
+        char ring_error[512] = "";
+        long long n = ring_recover(r, path, reader.records_end, ring_error, sizeof ring_error);
+        size_t used = strlen(reader.error);
+        if (n > 0) {
+            r->summary.recovered_events = (uint64_t)n;
+            snprintf(reader.error + used, sizeof reader.error - used,
+                     "; %lld events recovered from the ring file it left", n);
+        } else if (n < 0) {
+            snprintf(reader.error + used, sizeof reader.error - used, "; ring file ignored: %s",
+                     ring_error);
+        }
     }
     if (s != TRACE_EOF)
         r->complete = 0;

@@ -29,6 +29,7 @@ struct replay_summary {
     uint64_t live_bytes, live_blocks, peak_bytes;
     uint64_t lost_events;
     uint64_t unmatched_frees; /* frees of blocks this process did not allocate (inherited) */
+    uint64_t recovered_events; /* taken from the ring file a killed process left */
     uint64_t last_time_ns;
 };
 
@@ -44,7 +45,8 @@ struct replay {
         char exe[TRACE_MAX_PATH + 1];
         int seen;
     } process;
-    int complete; /* the END record was read */
+    int complete;     /* the trace was finished: an END record, or an exec that replaced the image */
+    int ended_by_exec; /* an EXEC record with no EXEC_FAILED after it */
 };
 
 /* 0, or -1 on out of memory. */
@@ -55,8 +57,9 @@ void replay_free(struct replay *r);
  * the trace so far (a stack id out of sequence, a reference to an undefined stack). */
 int replay_apply(struct replay *r, const struct trace_record *rec, char *error, size_t error_len);
 
-/* Reads and applies a whole trace. Returns TRACE_EOF for a complete trace, TRACE_TRUNCATED
- * (books up to the cut, `error` says where) or TRACE_INVALID (`error` says why). */
+/* Reads and applies a whole trace, and for an unfinished one the ring file it left
+ * (ring_recovery.h). Returns TRACE_EOF for a complete trace, TRACE_TRUNCATED (books up to the
+ * cut and what the ring held, `error` says where) or TRACE_INVALID (`error` says why). */
 enum trace_status replay_file(struct replay *r, const char *path, char *error, size_t error_len);
 
 /* The stack behind an id used by an ALLOC or REALLOC record (the unknown stack for

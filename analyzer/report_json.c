@@ -42,15 +42,18 @@ void report_json(FILE *out, const struct replay *r, const struct suspect_list *s
     fprintf(out, "  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"exe\": ",
             r->process.pid, r->process.ppid);
     json_string(out, r->process.seen ? r->process.exe : NULL);
-    fprintf(out, ", \"complete\": %s, \"duration_s\": %.3f},\n", r->complete ? "true" : "false",
+    fprintf(out, ", \"complete\": %s, \"end\": %s, \"duration_s\": %.3f},\n",
+            r->complete ? "true" : "false",
+            !r->complete ? "null" : r->ended_by_exec ? "\"exec\"" : "\"exit\"",
             (double)s->last_time_ns / 1e9);
     fprintf(out,
             "  \"summary\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
             ", \"peak_bytes\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64
             ", \"leaked_allocations\": %" PRIu64 ", \"lost_events\": %" PRIu64
-            ", \"unmatched_frees\": %" PRIu64 ", \"stacks\": %u},\n",
+            ", \"unmatched_frees\": %" PRIu64 ", \"recovered_events\": %" PRIu64
+            ", \"stacks\": %u},\n",
             s->allocations, s->frees, s->peak_bytes, s->live_bytes, s->live_blocks,
-            s->lost_events, s->unmatched_frees, r->stack_count);
+            s->lost_events, s->unmatched_frees, s->recovered_events, r->stack_count);
     fputs("  \"suspects\": [", out);
     for (size_t i = 0; i < suspects->count; i++) {
         fputs(i ? ",\n" : "\n", out);

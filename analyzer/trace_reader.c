@@ -64,6 +64,7 @@ static enum trace_status start(struct trace_reader *r)
         return s;
     }
     r->buf_pos = TRACE_HEADER_LEN;
+    r->records_end = TRACE_HEADER_LEN;
     return TRACE_OK;
 }
 
@@ -199,7 +200,7 @@ static void decode_payload(struct trace_reader *r, struct trace_record *rec, str
     }
 }
 
-static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_END; }
+static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_EXEC_FAILED; }
 
 /* After a zero type byte: the rest must be zeros too (space reserved, never written). */
 static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)
@@ -243,6 +244,7 @@ enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record 
                         (unsigned long long)offset, (unsigned long long)len);
         struct cursor c = {r->buf + r->buf_pos + header, r->buf + r->buf_pos + header + len, 0};
         r->buf_pos += header + len;
+        r->records_end = r->buf_offset + r->buf_pos;
         if (!known_type(type))
             continue;
         rec->type = (enum trace_record_type)type;

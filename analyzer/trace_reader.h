@@ -64,6 +64,7 @@ struct trace_reader {
     size_t buf_len, buf_pos;
     uint64_t buf_offset;  /* file offset of buf[0] */
     uint64_t last_address; /* for address deltas */
+    uint64_t records_end;  /* file offset just after the last whole record read */
     int at_eof;
     uint16_t version;
     char error[512];

@@ -6,6 +6,7 @@
  *   EVENT_REALLOC  aux = depth   | old address | new address | requested size | frames[depth]
  *   EVENT_FREE                   | address
  *   EVENT_NOTHING                | (any words): a reservation whose call failed; skipped
+ *   EVENT_EXEC, EVENT_EXEC_FAILED  (no payload): markers around an exec call
  */
 #ifndef LEAKSHIM_EVENTS_H
 #define LEAKSHIM_EVENTS_H
@@ -15,6 +16,8 @@ enum event_type {
     EVENT_FREE = 2,
     EVENT_REALLOC = 3,
     EVENT_NOTHING = 4,
+    EVENT_EXEC = 5,
+    EVENT_EXEC_FAILED = 6,
 };
 
 #define EVENT_ALLOC_FIXED_WORDS 3   /* header, address, size */

@@ -1,6 +1,6 @@
 /* Interposed exits that run no destructors: _exit and _Exit end the process, the exec family
- * replaces its image, abort and failed assertions kill it. Before each, what was recorded is drained into the trace
- * (lifecycle.h); after a failed exec, recording resumes in a new trace file.
+ * replaces its image, abort and failed assertions kill it. Before each, what was recorded is
+ * drained into the trace (lifecycle.h).
  *
  * glibc's own exit() reaches _exit internally, not through these symbols; posix_spawn and
  * system() exec in a child through internal calls too, so neither comes here. A vfork child
@@ -57,11 +57,11 @@ EXPORT void __assert_perror_fail(int errnum, const char *file, unsigned line, co
 
 typedef int (*exec_fn)(const char *, char *const[], char *const[]);
 
-/* execve, execvpe and the forms built on them: finish the trace, try, resume if it failed. */
+/* execve, execvpe and the forms built on them: mark the trace's end, try, say if it failed. */
 static int traced_exec(const char *name, const char *file, char *const argv[], char *const envp[])
 {
     exec_fn real = REAL(name, exec_fn);
-    shim_finish_trace();
+    shim_before_exec();
     int rc = real(file, argv, envp);
     shim_exec_failed();
     return rc;
@@ -91,7 +91,7 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 {
     int (*real)(int, const char *, char *const[], char *const[], int) =
         REAL("execveat", int (*)(int, const char *, char *const[], char *const[], int));
-    shim_finish_trace();
+    shim_before_exec();
     int rc = real(dirfd, path, argv, envp, flags);
     shim_exec_failed();
     return rc;
@@ -101,7 +101,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     int (*real)(int, char *const[], char *const[]) =
         REAL("fexecve", int (*)(int, char *const[], char *const[]));
-    shim_finish_trace();
+    shim_before_exec();
     int rc = real(fd, argv, envp);
     shim_exec_failed();
     return rc;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "events.h"
 #include "guard.h"
 #include "options.h"
 #include "record.h"
@@ -63,6 +64,11 @@ __attribute__((constructor)) static void shim_constructor(void)
     shim_guard--;
 }
 
+static int recording_here(void)
+{
+    return atomic_load(&shim_state) == SHIM_RECORDING && getpid() == recording_pid;
+}
+
 void shim_finish_trace(void)
 {
     shim_guard++;
@@ -76,16 +82,27 @@ void shim_finish_trace(void)
 void shim_flush_trace(void)
 {
     shim_guard++;
-    if (atomic_load(&shim_state) == SHIM_RECORDING && getpid() == recording_pid)
+    if (recording_here())
         writer_sync();
+    shim_guard--;
+}
+
+void shim_before_exec(void)
+{
+    shim_guard++;
+    if (recording_here()) {
+        record_marker(EVENT_EXEC);
+        writer_sync();
+    }
     shim_guard--;
 }
 
 void shim_exec_failed(void)
 {
-    int expected = SHIM_OFF;
-    if (!tracing_refused && getpid() == recording_pid)
-        atomic_compare_exchange_strong(&shim_state, &expected, SHIM_UNINIT);
+    shim_guard++;
+    if (recording_here())
+        record_marker(EVENT_EXEC_FAILED);
+    shim_guard--;
 }
 
 __attribute__((destructor)) static void shim_destructor(void)

@@ -6,7 +6,8 @@
  *                                   \--> OFF (cannot trace: setuid, no file, ...)
  *   fork: in the child, any state but OFF-by-choice goes back to UNINIT, so the child's first
  *   hooked call starts its own trace with empty books.
- *   exec: RECORDING --> OFF before the call; back to UNINIT if it fails. */
+ *   exec: stays RECORDING; an EXEC marker before the call ends the trace if the image is
+ *   replaced, an EXEC_FAILED marker after a failed call says the process went on. */
 #ifndef LEAKSHIM_LIFECYCLE_H
 #define LEAKSHIM_LIFECYCLE_H
 
@@ -20,9 +21,10 @@ int shim_start_slow(void);
 
 /* Exits that skip destructors (see exit_paths.c). Each acts only in the process that started
  * the current trace, never in a vfork child sharing its memory. */
-void shim_finish_trace(void);  /* _exit, exec: drain, write the end record, close */
+void shim_finish_trace(void);  /* _exit: drain, write the end record, close */
 void shim_flush_trace(void);   /* abort: drain, leave the trace marked unfinished */
-void shim_exec_failed(void);   /* exec returned: the next hooked call starts a new trace */
+void shim_before_exec(void);   /* exec: mark the trace's end, drain; recording goes on */
+void shim_exec_failed(void);   /* exec returned: mark that the process goes on */
 
 /* True when hooks should record. Call with the re-entrancy guard set. */
 static inline int shim_recording(void)

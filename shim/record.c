@@ -26,6 +26,14 @@ void record_alloc(void *address, size_t size)
     errno = saved_errno;
 }
 
+void record_marker(unsigned type)
+{
+    int saved_errno = errno;
+    uint64_t pos = ring_reserve(&writer_ring, 1);
+    ring_commit(&writer_ring, pos, ring_header(type, 1, 0));
+    errno = saved_errno;
+}
+
 void record_free(void *address)
 {
     int saved_errno = errno;

@@ -15,6 +15,8 @@
 extern unsigned record_depth;
 
 void record_alloc(void *address, size_t size);
+/* A marker without payload (EVENT_EXEC, EVENT_EXEC_FAILED). */
+void record_marker(unsigned type);
 void record_free(void *address);
 
 struct pending_realloc {

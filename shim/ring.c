@@ -24,28 +24,41 @@ static uint64_t refresh_view(struct ring *r)
     return view.tail = atomic_load_acquire_u64(&r->tail); /* (A) pairs with (D) */
 }
 
-int ring_init(struct ring *r, uint64_t capacity_words)
+uint64_t ring_capacity_for(uint64_t capacity_words)
 {
     uint64_t capacity = 2 * (uint64_t)RING_MAX_RECORD_WORDS;
     while (capacity < capacity_words)
         capacity <<= 1;
+    return capacity;
+}
+
+void ring_init_at(struct ring *r, _Atomic uint64_t *words, uint64_t capacity_words)
+{
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->consumer_sleeping, 0);
+    r->words = words;
+    r->capacity = capacity_words;
+    r->mask = capacity_words - 1;
+    r->generation = atomic_fetch_add(&generations, 1) + 1;
+    r->owns_words = 0;
+}
+
+int ring_init(struct ring *r, uint64_t capacity_words)
+{
+    uint64_t capacity = ring_capacity_for(capacity_words);
     void *mem = mmap(NULL, capacity * sizeof(uint64_t), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         return -1;
-    atomic_init(&r->head, 0);
-    atomic_init(&r->tail, 0);
-    atomic_init(&r->consumer_sleeping, 0);
-    r->words = mem;
-    r->capacity = capacity;
-    r->mask = capacity - 1;
-    r->generation = atomic_fetch_add(&generations, 1) + 1;
+    ring_init_at(r, mem, capacity);
+    r->owns_words = 1;
     return 0;
 }
 
 void ring_destroy(struct ring *r)
 {
-    if (r->words)
+    if (r->words && r->owns_words)
         munmap((void *)r->words, r->capacity * sizeof(uint64_t));
     r->words = NULL;
 }
@@ -99,7 +112,7 @@ void ring_commit(struct ring *r, uint64_t pos, uint64_t header)
         ring_wake_consumer(r);
 }
 
-uint32_t ring_pop(struct ring *r, uint64_t *out)
+uint32_t ring_peek(struct ring *r, uint64_t *out)
 {
     uint64_t tail = atomic_load_relaxed_u64(&r->tail);
     uint64_t header = atomic_load_acquire_u64(&r->words[tail & r->mask]); /* (C) pairs with (B) */
@@ -107,13 +120,24 @@ uint32_t ring_pop(struct ring *r, uint64_t *out)
         return 0;
     uint32_t n = ring_header_words(header);
     out[0] = header;
-    atomic_store_relaxed_u64(&r->words[tail & r->mask], 0);
-    for (uint32_t i = 1; i < n; i++) {
-        _Atomic uint64_t *w = &r->words[(tail + i) & r->mask];
-        out[i] = atomic_load_relaxed_u64(w);
-        atomic_store_relaxed_u64(w, 0);
-    }
-    atomic_store_release_u64(&r->tail, tail + n); /* (D) pairs with (A) */
+    for (uint32_t i = 1; i < n; i++)
+        out[i] = atomic_load_relaxed_u64(&r->words[(tail + i) & r->mask]);
+    return n;
+}
+
+void ring_release(struct ring *r, uint32_t nwords)
+{
+    uint64_t tail = atomic_load_relaxed_u64(&r->tail);
+    for (uint32_t i = 0; i < nwords; i++)
+        atomic_store_relaxed_u64(&r->words[(tail + i) & r->mask], 0);
+    atomic_store_release_u64(&r->tail, tail + nwords); /* (D) pairs with (A) */
+}
+
+uint32_t ring_pop(struct ring *r, uint64_t *out)
+{
+    uint32_t n = ring_peek(r, out);
+    if (n)
+        ring_release(r, n);
     return n;
 }
 

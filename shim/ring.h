@@ -54,6 +54,7 @@ struct ring {
     uint64_t capacity; /* in words, a power of two */
     uint64_t mask;
     uint64_t generation; /* unique per ring_init, for the producers' views of the tail */
+    int owns_words;      /* ring_init mapped them; ring_init_at's caller owns them */
 };
 
 static inline uint64_t ring_header(unsigned type, uint32_t nwords, uint32_t aux)
@@ -67,7 +68,14 @@ static inline uint32_t ring_header_aux(uint64_t h) { return (uint32_t)(h >> 32);
 /* Maps zeroed memory for `capacity_words` (rounded up to a power of two, at least
  * 2 * RING_MAX_RECORD_WORDS). Returns 0, or -1 if the mapping failed (errno set). */
 int ring_init(struct ring *r, uint64_t capacity_words);
-/* Unmaps the memory. No producer or consumer may use the ring any more. */
+/* Uses `words` (zeroed, `capacity_words` of them, a power of two of at least
+ * 2 * RING_MAX_RECORD_WORDS), which the caller keeps owning: the shim puts the ring in a
+ * file mapping so that a killed process leaves its unwritten records behind. */
+void ring_init_at(struct ring *r, _Atomic uint64_t *words, uint64_t capacity_words);
+/* The capacity ring_init uses for a request of `capacity_words`. */
+uint64_t ring_capacity_for(uint64_t capacity_words);
+/* Unmaps the memory if ring_init mapped it. No producer or consumer may use the ring any
+ * more. */
 void ring_destroy(struct ring *r);
 
 /* --- producers: any thread, concurrently ---------------------------------------------- */
@@ -87,8 +95,13 @@ void ring_commit(struct ring *r, uint64_t pos, uint64_t header);
 
 /* --- the consumer: one thread --------------------------------------------------------- */
 
-/* Copies the record at the tail into `out` (room for RING_MAX_RECORD_WORDS words), frees its
- * space and returns its length in words; 0 if no committed record is at the tail. */
+/* Copies the record at the tail into `out` (room for RING_MAX_RECORD_WORDS words) and returns
+ * its length in words, 0 if no committed record is at the tail. The record stays in the ring
+ * until ring_release. */
+uint32_t ring_peek(struct ring *r, uint64_t *out);
+/* Frees the `nwords` of the record ring_peek returned: zeroes them and advances the tail (D). */
+void ring_release(struct ring *r, uint32_t nwords);
+/* ring_peek, then ring_release. */
 uint32_t ring_pop(struct ring *r, uint64_t *out);
 
 /* Wakes the consumer if it sleeps in ring_wait_for_data. Any thread. */

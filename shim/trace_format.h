@@ -52,6 +52,10 @@ enum trace_record_type {
     TRACE_REC_LOST = 8,
     /* total events recorded; present only when the process ended normally */
     TRACE_REC_END = 9,
+    /* (empty) the process called exec: if no EXEC_FAILED follows, its image ended here */
+    TRACE_REC_EXEC = 10,
+    /* (empty) the exec before it failed; the process went on */
+    TRACE_REC_EXEC_FAILED = 11,
 };
 
 /* The stack id of an allocation whose stack could not be interned (out of memory). */
@@ -60,6 +64,31 @@ enum trace_record_type {
 enum trace_lost_cause {
     TRACE_LOST_RECURSION = 1, /* an allocation inside the shim's own hook (e.g. a signal handler) */
     TRACE_LOST_OUTPUT = 2,    /* the trace file could not be extended */
+};
+
+/* --- the ring file ----------------------------------------------------------------------
+ * While a process records into the trace NAME, its event ring (shim/ring.h, records laid out
+ * as shim/events.h says) lives in the hidden file .NAME.ring next to it, a shared mapping. The
+ * file is removed when the trace is finished. A process that dies without finishing leaves it
+ * behind, and the analyzer replays the records that the writer had not yet written.
+ *
+ * The writer moves `position` past each ring record once that record's trace output is in
+ * the trace file. While it appends that output, `position` carries RING_POSITION_APPENDING
+ * and `trace_end` says how long the trace will be once the append is done: a reader that
+ * finds the trace's whole records ending exactly there knows the record made it. */
+#define RING_FILE_MAGIC "LKSHRING"
+#define RING_FILE_VERSION 1
+#define RING_FILE_HEADER_BYTES 4096
+#define RING_POSITION_APPENDING (1ull << 63)
+
+struct ring_file_header {
+    char magic[8];
+    uint32_t version, header_bytes;
+    uint64_t capacity; /* in 64-bit words, a power of two; the words follow the header */
+    uint64_t pid;
+    uint64_t start_ns; /* the PROCESS record's start time: ties the ring to its trace */
+    uint64_t position; /* free-running ring position of the first record not in the trace */
+    uint64_t trace_end;
 };
 
 /* --- varints -------------------------------------------------------------------------- */

@@ -206,9 +206,50 @@ int tracefile_append(struct tracefile *t, const void *data, size_t n)
     return t->failed ? -1 : 0;
 }
 
+uint64_t tracefile_length(const struct tracefile *t)
+{
+    return t->chunk_offset + t->chunk_used;
+}
+
+static int ring_path(const struct tracefile *t, char *out, size_t cap)
+{
+    const char *slash = strrchr(t->path, '/');
+    int dir_len = (int)(slash - t->path);
+    return (size_t)snprintf(out, cap, "%.*s/.%s.ring", dir_len, t->path, slash + 1) < cap ? 0 : -1;
+}
+
+void *tracefile_create_ring(struct tracefile *t, size_t bytes)
+{
+    char path[PATH_MAX];
+    if (ring_path(t, path, sizeof path) < 0)
+        return NULL;
+    unlink(path); /* our trace name is new, so a ring of that name is stale */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
+    void *m = err ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED && !err)
+        err = errno;
+    if (fd >= 0)
+        close(fd);
+    if (err) {
+        if (fd >= 0)
+            unlink(path);
+        shim_warn("cannot create %s: %s; a crash would lose the last events", path, strerror(err));
+        return NULL;
+    }
+    return m;
+}
+
+void tracefile_remove_ring(struct tracefile *t)
+{
+    char path[PATH_MAX];
+    if (ring_path(t, path, sizeof path) == 0)
+        unlink(path);
+}
+
 void tracefile_close(struct tracefile *t)
 {
-    uint64_t length = t->chunk_offset + t->chunk_used;
+    uint64_t length = tracefile_length(t);
     unmap_chunk(t);
     int fd = reopen(t);
     if (fd >= 0) {

@@ -33,6 +33,16 @@ int tracefile_create(struct tracefile *t, const char *template);
 /* Appends n bytes. Returns 0, or -1 (and stays failed) if the file cannot be extended. */
 int tracefile_append(struct tracefile *t, const void *data, size_t n);
 
+/* Bytes in the file so far, header included. */
+uint64_t tracefile_length(const struct tracefile *t);
+
+/* Creates the hidden ring file .NAME.ring beside the trace, `bytes` long, maps it shared and
+ * zeroed, and returns the mapping (NULL with a warning if it cannot). A stale file of that name
+ * (left by an earlier process whose trace is gone) is replaced. */
+void *tracefile_create_ring(struct tracefile *t, size_t bytes);
+/* Removes the ring file (its mapping stays valid). */
+void tracefile_remove_ring(struct tracefile *t);
+
 /* Unmaps and cuts the file to the bytes written. */
 void tracefile_close(struct tracefile *t);
 

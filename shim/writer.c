@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,8 @@ struct known_module {
 
 static struct {
     struct tracefile file;
+    struct ring_file_header *ring_file; /* the ring's file mapping, or NULL */
+    size_t ring_file_bytes;
     pthread_t thread;
     int running;
     _Atomic int stop_requested;
@@ -63,7 +66,7 @@ static struct {
     struct known_module *modules;
     size_t module_count, module_capacity;
     uint64_t last_address;
-    uint64_t start_ns, last_time_ns;
+    uint64_t start_ns, start_realtime_ns, last_time_ns;
     uint64_t events, events_at_last_time;
 } w;
 
@@ -90,13 +93,49 @@ static void put_bytes(struct payload *p, const void *data, size_t n)
     p->len += n;
 }
 
+/* Records are staged, then appended to the file together: plainly, or (commit_event) with the
+ * ring file's position protocol around them (trace_format.h, "the ring file"). */
+#define STAGE_BYTES (64 * 1024)
+static struct {
+    uint8_t bytes[STAGE_BYTES];
+    size_t len;
+} stage;
+
+static void flush_plain(void)
+{
+    tracefile_append(&w.file, stage.bytes, stage.len);
+    stage.len = 0;
+}
+
 static void emit(enum trace_record_type type, const struct payload *p)
 {
-    uint8_t head[1 + VARINT_MAX_LEN];
-    head[0] = (uint8_t)type;
-    size_t n = 1 + varint_put(head + 1, p->len);
-    tracefile_append(&w.file, head, n);
-    tracefile_append(&w.file, p->bytes, p->len);
+    if (stage.len + 1 + VARINT_MAX_LEN + p->len > STAGE_BYTES)
+        flush_plain();
+    stage.bytes[stage.len] = (uint8_t)type;
+    stage.len += 1 + varint_put(stage.bytes + stage.len + 1, p->len);
+    memcpy(stage.bytes + stage.len, p->bytes, p->len);
+    stage.len += p->len;
+}
+
+static void store_ordered(uint64_t *field, uint64_t value)
+{
+    atomic_signal_fence(memory_order_seq_cst); /* keep the compiler's stores in program order */
+    __atomic_store_n(field, value, __ATOMIC_RELEASE);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* Appends the staged output of the ring record at `pos` (`nwords` long), so that a process
+ * killed at any instruction leaves a ring file that says whether the record is in the trace. */
+static void commit_event(uint64_t pos, uint32_t nwords)
+{
+    struct ring_file_header *h = w.ring_file;
+    if (h) {
+        store_ordered(&h->trace_end, tracefile_length(&w.file) + stage.len);
+        store_ordered(&h->position, pos | RING_POSITION_APPENDING);
+    }
+    flush_plain();
+    if (h)
+        store_ordered(&h->position, pos + nwords);
 }
 
 static void emit_process(unsigned depth)
@@ -107,7 +146,7 @@ static void emit_process(unsigned depth)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     put_u64(&p, (uint64_t)getpid());
     put_u64(&p, (uint64_t)getppid());
-    put_u64(&p, now_ns(CLOCK_REALTIME));
+    put_u64(&p, w.start_realtime_ns);
     put_u64(&p, depth);
     put_bytes(&p, exe, n > 0 ? (size_t)n : 0);
     emit(TRACE_REC_PROCESS, &p);
@@ -193,8 +232,6 @@ static int futile(uint64_t a)
  * outside every known module (a library loaded since the last scan) triggers a rescan. */
 static void cover_frames(const uint64_t *frames, uint32_t depth)
 {
-    if (atomic_exchange(&w.modules_unloaded, 0))
-        modules_scan(add_module, NULL);
     int unexplained = 0;
     for (uint32_t i = 0; i < depth && !unexplained; i++)
         unexplained = !address_known(frames[i]) && !futile(frames[i]);
@@ -208,10 +245,31 @@ static void cover_frames(const uint64_t *frames, uint32_t depth)
 
 /* --- stacks ----------------------------------------------------------------------------- */
 
+static void forget_stacks(void)
+{
+    struct interned_stack *s, *tmp;
+    HASH_ITER(hh, w.stacks, s, tmp) {
+        HASH_DEL(w.stacks, s);
+        free(s);
+    }
+}
+
+/* After a dlclose, the same addresses may belong to another library: the analyzer ties frames
+ * to modules when it reads a STACK record, so every stack is written again (with a new id)
+ * once the module map has been read again. */
+static void after_unload(void)
+{
+    forget_stacks();
+    modules_scan(add_module, NULL);
+}
+
 static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
 {
     struct interned_stack *s;
     size_t key_len = depth * sizeof *frames;
+    if (__builtin_expect(atomic_load_explicit(&w.modules_unloaded, memory_order_relaxed), 0) &&
+        atomic_exchange(&w.modules_unloaded, 0))
+        after_unload();
     HASH_FIND(hh, w.stacks, frames, key_len, s);
     if (s)
         return s->id;
@@ -234,6 +292,16 @@ static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
     }
     emit(TRACE_REC_STACK, &p);
     return s->id;
+}
+
+/* Removes the ring file but keeps the ring's memory mapped: a thread that passed the
+ * recording check just before the stop may still put its record there (exec and exit end the
+ * process soon after; a failed exec leaves one stale mapping behind). */
+static void stop_ring(void)
+{
+    if (w.ring_file)
+        tracefile_remove_ring(&w.file);
+    w.ring_file = NULL;
 }
 
 /* --- events ----------------------------------------------------------------------------- */
@@ -277,6 +345,13 @@ static void encode_event(const uint64_t *rec)
         emit(TRACE_REC_REALLOC, &p);
         break;
     }
+    case EVENT_EXEC:
+        emit(TRACE_REC_EXEC, &p);
+        stop_ring(); /* a replaced image leaves no ring file behind */
+        return;
+    case EVENT_EXEC_FAILED:
+        emit(TRACE_REC_EXEC_FAILED, &p);
+        return;
     default: /* EVENT_NOTHING */
         return;
     }
@@ -287,18 +362,22 @@ static void encode_event(const uint64_t *rec)
 
 static uint64_t record_buffer[RING_MAX_RECORD_WORDS];
 
-/* Encodes every committed record; returns the number handled. */
+/* Encodes every committed record; returns the number handled. A record leaves the ring only
+ * once its output is in the trace file. */
 static unsigned drain(void)
 {
     unsigned handled = 0;
     uint32_t n;
-    while ((n = ring_pop(&writer_ring, record_buffer)) != 0) {
+    while ((n = ring_peek(&writer_ring, record_buffer)) != 0) {
         encode_event(record_buffer);
+        commit_event(atomic_load_relaxed_u64(&writer_ring.tail), n);
+        ring_release(&writer_ring, n);
         atomic_fetch_add_explicit(&w.processed, n, memory_order_release);
         if ((++handled & 255) == 0)
             emit_time_if_due();
     }
     emit_time_if_due();
+    flush_plain();
     return handled;
 }
 
@@ -327,20 +406,41 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* The ring in the hidden ring file beside the trace, or in anonymous memory if that file
+ * cannot be made. Returns 0 or -1. */
+static int start_ring(uint64_t buffer_bytes)
+{
+    uint64_t capacity = ring_capacity_for(buffer_bytes / sizeof(uint64_t));
+    w.ring_file_bytes = RING_FILE_HEADER_BYTES + capacity * sizeof(uint64_t);
+    w.ring_file = tracefile_create_ring(&w.file, w.ring_file_bytes);
+    if (!w.ring_file)
+        return ring_init(&writer_ring, capacity);
+    struct ring_file_header *h = w.ring_file;
+    memcpy(h->magic, RING_FILE_MAGIC, sizeof h->magic);
+    h->version = RING_FILE_VERSION;
+    h->header_bytes = RING_FILE_HEADER_BYTES;
+    h->capacity = capacity;
+    h->pid = (uint64_t)getpid();
+    h->start_ns = w.start_realtime_ns;
+    ring_init_at(&writer_ring, (_Atomic uint64_t *)((char *)h + RING_FILE_HEADER_BYTES), capacity);
+    return 0;
+}
+
 int writer_start(const struct shim_options *options)
 {
-    if (ring_init(&writer_ring, options->buffer_bytes / sizeof(uint64_t)) < 0) {
+    if (tracefile_create(&w.file, options->output) < 0)
+        return -1;
+    w.start_ns = now_ns(CLOCK_MONOTONIC);
+    w.start_realtime_ns = now_ns(CLOCK_REALTIME);
+    if (start_ring(options->buffer_bytes) < 0) {
         shim_warn("cannot map a %llu-byte event buffer; not tracing",
                   (unsigned long long)options->buffer_bytes);
+        tracefile_close(&w.file);
         return -1;
     }
-    if (tracefile_create(&w.file, options->output) < 0) {
-        ring_destroy(&writer_ring);
-        return -1;
-    }
-    w.start_ns = now_ns(CLOCK_MONOTONIC);
     emit_process(options->depth);
     modules_scan(add_module, NULL);
+    flush_plain();
 
     sigset_t all, old;
     sigfillset(&all);
@@ -349,8 +449,9 @@ int writer_start(const struct shim_options *options)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
         shim_warn("cannot start the writer thread; not tracing");
-        tracefile_close(&w.file);
+        stop_ring();
         ring_destroy(&writer_ring);
+        tracefile_close(&w.file);
         return -1;
     }
     w.running = 1;
@@ -376,17 +477,13 @@ void writer_sync(void)
 static void reset_state(int release)
 {
     if (release) {
-        struct interned_stack *s, *tmp;
-        HASH_ITER(hh, w.stacks, s, tmp) {
-            HASH_DEL(w.stacks, s);
-            free(s);
-        }
+        forget_stacks();
         for (size_t i = 0; i < w.module_count; i++)
             free(w.modules[i].path);
         free(w.modules);
     }
-    ring_destroy(&writer_ring);
     memset(&w, 0, sizeof w);
+    stage.len = 0;
     memset(futile_pages, 0, sizeof futile_pages);
 }
 
@@ -406,6 +503,8 @@ void writer_stop(void)
     p.len = 0;
     put_u64(&p, w.events);
     emit(TRACE_REC_END, &p);
+    flush_plain();
+    stop_ring();
     tracefile_close(&w.file);
     reset_state(1);
 }
@@ -414,6 +513,10 @@ void writer_forget_after_fork(void)
 {
     if (!w.running)
         return;
+    /* The ring file and trace are the parent's: unmap, never remove or write. */
+    ring_destroy(&writer_ring);
+    if (w.ring_file)
+        munmap(w.ring_file, w.ring_file_bytes);
     tracefile_abandon(&w.file);
     reset_state(0);
 }

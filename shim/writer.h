@@ -23,7 +23,7 @@ int writer_start(const struct shim_options *options);
 void writer_sync(void);
 
 /* Tells the writer that a library was unloaded: another one may take its address range, so
- * the next new stack makes it read the module map again. */
+ * before the next stack it reads the module map again and writes every stack anew. */
 void writer_note_unload(void);
 
 /* Drains everything, writes the END record, closes the trace and joins the thread. */

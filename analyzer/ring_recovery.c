@@ -1,0 +1,200 @@
+/* Replaying the unwritten part of a killed process's ring; see ring_recovery.h. The stacks of
+ * recovered allocations are matched by their frames against the stacks the trace defined, and
+ * defined anew when the trace never wrote them. */
+#include "ring_recovery.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "ring.h"
+#include "uthash.h"
+
+#define RING_MAX_CAPACITY (1ull << 27) /* words: the shim's 1 GiB limit */
+
+struct stack_key {
+    UT_hash_handle hh;
+    uint32_t id;
+    const uint64_t *frames; /* the replay's copy */
+};
+
+struct recovery {
+    struct replay *r;
+    struct stack_key *index;
+    const _Atomic uint64_t *words;
+    uint64_t mask;
+    char *error;
+    size_t error_len;
+};
+
+static int ring_file_path(const char *trace_path, char *out, size_t cap)
+{
+    const char *slash = strrchr(trace_path, '/');
+    int n = slash ? snprintf(out, cap, "%.*s/.%s.ring", (int)(slash - trace_path), trace_path, slash + 1)
+                  : snprintf(out, cap, ".%s.ring", trace_path);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int index_stack(struct recovery *rc, uint32_t id)
+{
+    struct stack_info *s = &rc->r->stacks[id];
+    struct stack_key *k = malloc(sizeof *k);
+    if (!k)
+        return -1;
+    k->id = id;
+    k->frames = s->frames;
+    HASH_ADD_KEYPTR(hh, rc->index, k->frames, s->depth * sizeof *k->frames, k);
+    return 0;
+}
+
+/* The id of the stack with these frames, defined in the replay if new; -1 on out of memory. */
+static long long stack_id(struct recovery *rc, const uint64_t *frames, uint32_t depth)
+{
+    struct stack_key *k;
+    HASH_FIND(hh, rc->index, frames, depth * sizeof *frames, k);
+    if (k)
+        return k->id;
+    static struct trace_record rec;
+    rec.type = TRACE_REC_STACK;
+    rec.u.stack.id = rc->r->stack_count;
+    rec.u.stack.depth = depth;
+    memcpy(rec.u.stack.frames, frames, depth * sizeof *frames);
+    char why[128];
+    if (replay_apply(rc->r, &rec, why, sizeof why) < 0 || index_stack(rc, rec.u.stack.id) < 0)
+        return -1;
+    return rec.u.stack.id;
+}
+
+/* Applies the ring record `rec` of `n` words. Returns 1 if it was an event, 0 if it was an
+ * empty reservation, -1 if it is malformed. */
+static int apply_record(struct recovery *rc, const uint64_t *rec, uint32_t n)
+{
+    static struct trace_record out;
+    uint32_t depth = ring_header_aux(rec[0]);
+    unsigned type = ring_header_type(rec[0]);
+    memset(&out, 0, sizeof out);
+    if (type == EVENT_FREE && n == EVENT_FREE_WORDS) {
+        out.type = TRACE_REC_FREE;
+        out.u.free.address = rec[1];
+    } else if ((type == EVENT_ALLOC && depth <= TRACE_MAX_STACK_DEPTH &&
+                n == EVENT_ALLOC_FIXED_WORDS + depth) ||
+               (type == EVENT_REALLOC && depth <= TRACE_MAX_STACK_DEPTH &&
+                n == EVENT_REALLOC_FIXED_WORDS + depth)) {
+        int realloc_ = type == EVENT_REALLOC;
+        if (realloc_ && rec[2] == 0) { /* realloc(p, 0) freed p */
+            out.type = TRACE_REC_FREE;
+            out.u.free.address = rec[1];
+        } else {
+            long long id = stack_id(rc, rec + (realloc_ ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS), depth);
+            if (id < 0)
+                return -1;
+            out.type = realloc_ ? TRACE_REC_REALLOC : TRACE_REC_ALLOC;
+            out.old_address = rec[1];
+            out.u.alloc.address = rec[realloc_ ? 2 : 1];
+            out.u.alloc.size = rec[realloc_ ? 3 : 2];
+            out.u.alloc.stack = (uint32_t)id;
+        }
+    } else if (type == EVENT_NOTHING) {
+        return 0;
+    } else {
+        return -1;
+    }
+    char why[128];
+    return replay_apply(rc->r, &out, why, sizeof why) < 0 ? -1 : 1;
+}
+
+static uint32_t read_record(const struct recovery *rc, uint64_t pos, uint64_t *out)
+{
+    uint64_t header = rc->words[pos & rc->mask];
+    uint32_t n = ring_header_words(header);
+    if (!header || n == 0 || n > RING_MAX_RECORD_WORDS)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = rc->words[(pos + i) & rc->mask];
+    return n;
+}
+
+/* Walks the committed records from the first one the trace lacks up to the first gap. */
+static long long replay_ring(struct recovery *rc, const struct ring_file_header *h,
+                             uint64_t trace_records_end)
+{
+    static uint64_t rec[RING_MAX_RECORD_WORDS];
+    uint64_t pos = h->position & ~RING_POSITION_APPENDING;
+    uint32_t n;
+    if ((h->position & RING_POSITION_APPENDING) && trace_records_end == h->trace_end &&
+        (n = read_record(rc, pos, rec)) != 0)
+        pos += n; /* that record's output made it into the trace */
+    long long events = 0;
+    for (uint64_t walked = 0; walked < h->capacity && (n = read_record(rc, pos, rec)) != 0;
+         pos += n, walked += n) {
+        int applied = apply_record(rc, rec, n);
+        if (applied < 0) {
+            snprintf(rc->error, rc->error_len, "ring position %llu: malformed record",
+                     (unsigned long long)pos);
+            return -1;
+        }
+        events += applied;
+    }
+    return events;
+}
+
+static int header_fits(const struct ring_file_header *h, const struct replay *r, uint64_t size)
+{
+    return memcmp(h->magic, RING_FILE_MAGIC, sizeof h->magic) == 0 &&
+           h->version == RING_FILE_VERSION && h->header_bytes == RING_FILE_HEADER_BYTES &&
+           h->capacity >= 2 * RING_MAX_RECORD_WORDS && h->capacity <= RING_MAX_CAPACITY &&
+           (h->capacity & (h->capacity - 1)) == 0 &&
+           size == RING_FILE_HEADER_BYTES + h->capacity * sizeof(uint64_t) &&
+           h->pid == r->process.pid && h->start_ns == r->process.start_ns;
+}
+
+long long ring_recover(struct replay *r, const char *trace_path, uint64_t trace_records_end,
+                       char *error, size_t error_len)
+{
+    char path[4096 + 16];
+    if (ring_file_path(trace_path, path, sizeof path) < 0)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= RING_FILE_HEADER_BYTES)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        snprintf(error, error_len, "%s: not a leakshim ring file", path);
+        return -1;
+    }
+    const struct ring_file_header *h = map;
+    long long events = -1;
+    char why[256] = "";
+    struct recovery rc = {.r = r, .error = why, .error_len = sizeof why};
+    if (!header_fits(h, r, (uint64_t)st.st_size)) {
+        snprintf(why, sizeof why, "not the ring file of this trace");
+    } else {
+        rc.words = (const _Atomic uint64_t *)((const char *)map + RING_FILE_HEADER_BYTES);
+        rc.mask = h->capacity - 1;
+        events = 0;
+        for (uint32_t i = 0; i < r->stack_count && events == 0; i++)
+            if (index_stack(&rc, i) < 0)
+                events = -1;
+        if (events == 0)
+            events = replay_ring(&rc, h, trace_records_end);
+    }
+    struct stack_key *k, *tmp;
+    HASH_ITER(hh, rc.index, k, tmp) {
+        HASH_DEL(rc.index, k);
+        free(k);
+    }
+    munmap(map, (size_t)st.st_size);
+    if (events < 0)
+        snprintf(error, error_len, "%s: %s", path, why[0] ? why : "out of memory");
+    return events;
+}
