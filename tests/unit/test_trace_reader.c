@@ -537,7 +537,7 @@ static void test_unknown_types_skipped(void **state)
     struct bytes b = new_trace();
     clear(&pl);
     add_raw(&pl, "\x01\x02\x03 whatever a newer writer says", 32);
-    add_record(&b, 10, &pl);
+    add_record(&b, 20, &pl);
     size_t a1 = add_alloc(&b, 0x1000, 24, 0);
     add_record(&b, 42, &pl);
     clear(&pl);
@@ -549,7 +549,7 @@ static void test_unknown_types_skipped(void **state)
     size_t e1 = add_end(&b, 2);
     clear(&pl);
     add_u64(&pl, 1);
-    add_record(&b, 11, &pl); /* after END: still skipped, then EOF */
+    add_record(&b, 21, &pl); /* after END: still skipped, then EOF */
 
     open_bytes(&r, &b, TRACE_OK);
     next_expect(&r, TRACE_OK, NULL);
