@@ -50,9 +50,9 @@ cases: all
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) integration
 	$(MAKE) cases
-	$(MAKE) fuzz-smoke
 
 deps:
 	@tests/install-deps.sh
