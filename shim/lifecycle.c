@@ -30,8 +30,12 @@ static int start(void)
         tracing_refused = 1;
         return SHIM_OFF;
     }
-    struct shim_options options;
-    options_load(&options);
+    static struct shim_options options; /* read once per process image, kept by forks */
+    static int options_loaded;
+    if (!options_loaded) {
+        options_load(&options);
+        options_loaded = 1;
+    }
     record_depth = options.depth;
     capture_init();
     if (!atfork_registered) {

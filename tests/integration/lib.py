@@ -16,6 +16,9 @@ import signal
 import subprocess
 import tempfile
 import threading
+import itertools
+import select
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -248,3 +251,76 @@ class Case:
     def expect_complete(self, rep, what="trace"):
         self.eq(rep.get("process", {}).get("complete"), True, f"{what}: process.complete")
         self.eq(rep.get("summary", {}).get("lost_events"), 0, f"{what}: summary.lost_events")
+
+
+# --- shared by several test files -------------------------------------------------------------
+
+def one_match(t, text, pattern, what):
+    m = re.search(pattern, text)
+    t.require(m, f"{what}: no match for {pattern!r} in the output: {tail(text)}")
+    return m.group(1)
+
+
+def marker_line(source, marker):
+    with open(os.path.join(PROGRAMS, source)) as f:
+        for number, text in enumerate(f, 1):
+            if marker in text:
+                return number
+    raise AssertionError(f"{marker} not in {source}")
+
+
+_spawned = itertools.count(1)
+
+
+class Spawned:
+    """A traced program started in the background, for tests that signal it while it runs
+    (t.run waits for the end). Its traces go to a fresh directory, as with t.run."""
+
+    def __init__(self, t, argv, env=None):
+        self.trace_dir = t.mkdir(f"spawned-traces{next(_spawned)}")
+        extra = dict(env or {})
+        extra["LD_PRELOAD"] = SHIM
+        extra["LEAKSHIM_OUTPUT"] = os.path.join(self.trace_dir, "t.%p")
+        self.name = os.path.basename(argv[0])
+        self.p = subprocess.Popen(argv, env=clean_env(**extra), cwd=t.tmp, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = b""
+
+    def wait_for(self, text, timeout):
+        """Reads stdout until `text` shows up; False if the program ends or time runs out."""
+        fd = self.p.stdout.fileno()
+        end = time.monotonic() + timeout
+        while text.encode() not in self.out:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return False
+                self.out += chunk
+        return True
+
+    def finish(self, timeout):
+        """Waits for the end; kills it (and fails) if it does not end in time."""
+        try:
+            out, err = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.communicate()
+            raise Fail(f"{self.name} did not finish within {timeout} s (hang?)")
+        self.out += out
+        self.err = err
+        self.rc = self.p.returncode
+        return self
+
+    def kill_now(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.communicate()
+
+    @property
+    def traces(self):
+        """The trace files written (as t.run's Result.traces: files not starting with a dot)."""
+        return sorted(glob.glob(os.path.join(self.trace_dir, "*")))

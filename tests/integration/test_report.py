@@ -6,18 +6,10 @@ import random
 import re
 import shutil
 
-from lib import PROGRAMS, leaked, signame, tail
+from lib import leaked, marker_line, signame, tail
 
 OWN_LEAKS = {"big_site": (30000, 1), "mid_site": (3000, 3), "text_site": (4321, 1),
              "counted_alloc": (0, 0), "counted_free": (0, 0)}
-
-
-def _marker_line(source, marker):
-    with open(os.path.join(PROGRAMS, source)) as f:
-        for number, text in enumerate(f, 1):
-            if marker in text:
-                return number
-    raise AssertionError(f"{marker} not in {source}")
 
 
 def _trace(t, n=0):
@@ -27,7 +19,7 @@ def _trace(t, n=0):
 
 def test_text_function_and_line(t):
     trace = _trace(t)
-    line = _marker_line("report_prog.c", "/* TEXT-SITE-CALL */")
+    line = marker_line("report_prog.c", "/* TEXT-SITE-CALL */")
     p = t.cli(["report", "--format", "text", trace])
     t.require(p.returncode == 0, f"report rc={p.returncode}: {tail(p.stderr)}")
     text = p.stdout.decode(errors="replace")
@@ -42,7 +34,7 @@ def test_text_function_and_line(t):
 
 def test_json_line_of_the_call(t):
     rep = t.report(_trace(t))
-    line = _marker_line("report_prog.c", "/* TEXT-SITE-CALL */")
+    line = marker_line("report_prog.c", "/* TEXT-SITE-CALL */")
     ss = [s for s in rep["suspects"] if s["stack"] and s["stack"][0].get("function") == "text_site"]
     t.require(len(ss) == 1, f"{len(ss)} suspects start at text_site, expected 1")
     f = ss[0]["stack"][0]
@@ -175,7 +167,7 @@ def test_inlined_callee_keeps_caller(t):
     exe = t.build("inlined.c")
     rep = t.report(t.run_ok([exe]).traces[0])
     t.expect_leaks(rep, {"outer_leak": (555, 1), "outer_leak2": (777, 1)})
-    line = _marker_line("inlined.c", "/* OUTER-CALL */")
+    line = marker_line("inlined.c", "/* OUTER-CALL */")
     lines = [f.get("line") for s in rep["suspects"] for f in s["stack"] if f.get("function") == "outer_leak"]
     t.check(line in lines, f"outer_leak frames at lines {lines}, expected {line}")
     for fn in ("outer_leak", "outer_leak2"):

@@ -1,0 +1,244 @@
+"""Staying out of the program's way under the shim: descriptors (closing every one, dup2 onto
+high numbers), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
+allocates at high frequency, SIGCHLD without SA_RESTART), odd stacks (swapcontext coroutines,
+longjmp out of deep recursion) and loader corner cases (ldd, running through ld.so, bad
+LEAKSHIM_* values). Leaks come from noinline functions of tests/programs/life_*.c with exact
+sizes."""
+import glob
+import os
+import re
+import signal
+import time
+
+from lib import Spawned, one_match, signame, tail
+
+
+# --- 6. descriptors -----------------------------------------------------------------------------
+
+
+def test_close_every_descriptor(t):
+    """The program closes every descriptor 0..1023 (and close_range), then, 20 times over, closes
+    them all again, opens 3 files (they get 0, 1 and 2) and writes 1000 lines into each while
+    making 40 allocations per line: every file holds exactly what the program wrote (no trace
+    bytes, no shim message), and the trace is whole and exact."""
+    exe = t.build("life_fds.c")
+    d = t.mkdir("files")
+    rounds = 20
+    r = t.run([exe, "closeall", d, str(rounds)], timeout=120)
+    t.require(r.rc == 0, f"life_fds closeall: {signame(r.rc)} (10 + error code: 11 open, 12 write, 13 close)")
+    want_names = sorted(f"f{rr}-{k}" for rr in range(rounds) for k in range(3))
+    t.eq(sorted(os.listdir(d)), want_names, "files in the program's directory")
+    bad = []
+    for rr in range(rounds):
+        for k in range(3):
+            path = os.path.join(d, f"f{rr}-{k}")
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as f:
+                got = f.read()
+            want = "".join(f"{rr} {k} {line}\n" for line in range(1000)).encode()
+            if got != want:
+                bad.append(f"f{rr}-{k}: {len(got)} bytes, expected {len(want)}; starts {got[:40]!r}")
+    t.check(not bad, f"{len(bad)} files differ from what the program wrote: {'; '.join(bad[:3])}")
+    t.require(len(r.traces) == 1, f"{len(r.traces)} traces")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"fd_leak": (24 * rounds, rounds), "fd_churn": (0, 0)})
+
+
+def test_dup2_onto_high_descriptors(t):
+    """dup2 onto descriptors 1000..1023 between bouts of heavy allocation: each still refers to its
+    own file, which holds exactly the lines written; the trace is exact."""
+    exe = t.build("life_fds.c")
+    d = t.mkdir("files")
+    r = t.run_ok([exe, "dup2", d], timeout=60)
+    t.eq(r.out, "dup2 ok\n", "program output")
+    for k in range(24):
+        with open(os.path.join(d, f"g{k}"), "rb") as f:
+            got = f.read()
+        want = "".join(f"{k} {line}\n" for line in range(400)).encode()
+        t.check(got == want, f"g{k}: {len(got)} bytes, expected {len(want)}")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"fd_leak": (72, 3), "fd_churn": (0, 0)})
+
+
+# --- 7. signals ---------------------------------------------------------------------------------
+
+
+def test_no_signal_handler_installed(t):
+    """Every signal 1..31 has the same disposition and flags with and without the shim (SIG_DFL),
+    so do the blocked masks of the main thread and of a new thread, and SigIgn/SigCgt."""
+    exe = t.build("life_signals.c")
+    plain = t.run([exe, "dispositions"], traced=False)
+    t.require(plain.rc == 0, f"without the shim: {signame(plain.rc)}")
+    r = t.run_ok([exe, "dispositions"])
+    t.eq(r.out, plain.out, "dispositions, masks and SigIgn/SigCgt with the shim vs without")
+    t.check("HANDLER" not in r.out, f"a signal has a handler under the shim: {tail(r.stdout, 1000)}")
+    t.eq(len(re.findall(r"^signal \d+: DFL flags=0x0$|^signal \d+: DFL flags=0$", r.out, re.M)), 31,
+         "signals 1..31 at SIG_DFL with no flags")
+
+
+def test_sigwait_thread_receives_sigterm(t):
+    """All threads of the program block SIGTERM but one that sigwait()s for it; kill(pid, SIGTERM)
+    from outside reaches that thread (the shim's writer must not take it): the program stops its
+    workers and exits 0 with exact leaks."""
+    exe = t.build("life_signals.c")
+    s = Spawned(t, [exe, "sigwait"])
+    try:
+        t.require(s.wait_for("ready\n", 30), f"no 'ready' from life_signals sigwait: {tail(s.out)}")
+        time.sleep(0.1)
+        s.p.send_signal(signal.SIGTERM)
+        s.finish(30)
+    finally:
+        s.kill_now()
+    t.require(s.rc == 0, f"{signame(s.rc)} after SIGTERM (the sigwait thread must take it); "
+                         f"{tail(s.out)} {tail(s.err)}")
+    t.check(b"clean exit after SIGTERM" in s.out, f"program output: {tail(s.out)}")
+    t.require(len(s.traces) == 1, f"{len(s.traces)} traces")
+    rep = t.report(s.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"sw_worker_leak": (96, 3), "sw_main_leak": (64, 1), "sig_churn": (0, 0)})
+
+
+def test_sigalrm_handler_allocates(t):
+    """A SIGALRM handler mallocs and frees every 100 us (setitimer) while the main thread runs
+    malloc/free in a loop for 2 s: no deadlock, no crash, the handler ran thousands of times, and
+    the main thread's own leak function has exact counts. (The sizes keep glibc itself safe: the
+    same program runs without the shim first.)"""
+    exe = t.build("life_signals.c")
+    plain = t.run([exe, "alarm", "0.5"], traced=False, timeout=30)
+    t.require(plain.rc == 0, f"without the shim: {signame(plain.rc)} (the test's premise fails)")
+    r = t.run_ok([exe, "alarm", "2"], timeout=40)
+    m = re.search(r"leaks=(\d+) alarms=(\d+)", r.out)
+    t.require(m, f"program output: {tail(r.stdout)}")
+    leaks, alarms = int(m.group(1)), int(m.group(2))
+    t.note(f"sigalrm_handler_allocates: {alarms} handler runs, {leaks} leaks of the main thread")
+    t.check(alarms > 2000, f"only {alarms} SIGALRM handler runs in 2 s")
+    t.check(leaks > 0, "the main thread made no progress")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"alarm_main_leak": (16 * leaks, leaks), "sig_churn": (0, 0)})
+
+
+def test_sigchld_without_restart(t):
+    """SIGCHLD without SA_RESTART arrives all the time (a thread forks children that exit at once)
+    while the main thread allocates heavily: the trace is complete and exact."""
+    exe = t.build("life_signals.c")
+    r = t.run([exe, "sigchld", "1.5"], timeout=60)
+    t.require(r.rc == 0, f"life_signals sigchld: {signame(r.rc)}; {tail(r.stderr)}")
+    m = re.search(r"leaks=(\d+) children=(\d+) pid=(\d+)", r.out)
+    t.require(m, f"program output: {tail(r.stdout)}")
+    leaks, children, pid = (int(x) for x in m.groups())
+    t.check(children > 100, f"only {children} children in 1.5 s")
+    t.eq(len(re.findall(r"^progress \d+$", r.out, re.M)), leaks, "progress lines written (write retried on EINTR)")
+    mine = [x for x in r.traces if os.path.basename(x) == f"t.{pid}"]
+    t.require(mine, f"no trace t.{pid} among {len(r.traces)}")
+    rep = t.report(mine[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"chld_leak": (24 * leaks, leaks), "sig_churn": (0, 0)})
+
+
+# --- 10. odd stacks ------------------------------------------------------------------------------
+
+
+def test_swapcontext_coroutines(t):
+    """Coroutines on their own stacks (makecontext/swapcontext) allocate, free and leak inside the
+    coroutine: exact counts, no crash, and the leak's stack starts in the coroutine's code."""
+    exe = t.build("life_stacks.c")
+    r = t.run_ok([exe, "coroutines"], timeout=60)
+    t.eq(r.out, "coroutines done\n", "program output")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"co_leak": (1600, 40), "co_deep": (1600, 40), "coroutine": (1600, 40), "co_churn": (0, 0)})
+
+
+def test_longjmp_out_of_recursion(t):
+    """longjmp out of 300 levels of recursion that allocated at every level, 10 times; main frees
+    the even levels: exact counts."""
+    exe = t.build("life_stacks.c")
+    r = t.run_ok([exe, "longjmp"], timeout=60)
+    t.eq(r.out, "jumps done\n", "program output")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"deep_alloc": (24000, 1500), "descend": (24000, 1500)})
+
+
+# --- 11. loader corner cases ----------------------------------------------------------------------
+
+
+def _ldd_names(text):
+    return sorted({line.split()[0] for line in text.splitlines() if line.strip()})
+
+
+def test_ldd_under_shim(t):
+    """LD_PRELOAD=libleakshim.so ldd /bin/true: exit 0, the usual lines (every library of the plain
+    run), no message from the shim; whatever traces the shell left are valid."""
+    plain = t.run(["ldd", "/bin/true"], traced=False, timeout=30)
+    t.require(plain.rc == 0, f"ldd without the shim: {signame(plain.rc)}")
+    r = t.run(["ldd", "/bin/true"], timeout=30)
+    t.eq(r.rc, 0, "ldd exit status under the shim")
+    missing = set(_ldd_names(plain.out)) - set(_ldd_names(r.out))
+    t.check(not missing, f"ldd under the shim lacks {sorted(missing)}: {tail(r.stdout)}")
+    t.check("leakshim:" not in r.err, f"shim messages on stderr: {tail(r.stderr)}")
+    t.check("libleakshim.so" in r.out, f"the preloaded shim is not listed: {tail(r.stdout)}")
+    for trace in r.traces:
+        t.report(trace, allow_warning=True)
+
+
+def test_run_through_dynamic_loader(t):
+    """/lib64/ld-linux-x86-64.so.2 PROGRAM under the shim works, and its trace has exact leaks."""
+    loader = "/lib64/ld-linux-x86-64.so.2"
+    t.require(os.path.exists(loader), f"{loader} missing")
+    exe = t.build("life_child.c")
+    r = t.run_ok([loader, exe, "pid"], timeout=30)
+    pid = int(one_match(t, r.out, r"life_child pid=(\d+)", "pid"))
+    t.check(r.out.startswith("life_child hello\n"), f"program output: {tail(r.stdout)}")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.eq(rep["process"]["pid"], pid, "process.pid")
+    t.expect_leaks(rep, {"child_prog_leak": (4321, 1), "child_prog_small": (300, 3), "child_prog_churn": (0, 0)})
+
+
+def test_bad_setting_values(t):
+    """LEAKSHIM_DEPTH=abc, LEAKSHIM_BUFFER=12Q, LEAKSHIM_DEPTH=0, LEAKSHIM_OUTPUT='': exactly one
+    line on stderr, naming the variable; the program's output and status unchanged; the trace
+    still written with the default (for OUTPUT, leakshim.%e.%p.trace in the working directory)."""
+    exe = t.build("life_child.c")
+    plain = t.run([exe, "status", "7"], traced=False)
+    t.require(plain.rc == 7, f"without the shim: {signame(plain.rc)}")
+    for var, value in (("LEAKSHIM_DEPTH", "abc"), ("LEAKSHIM_BUFFER", "12Q"), ("LEAKSHIM_DEPTH", "0"),
+                       ("LEAKSHIM_OUTPUT", "")):
+        what = f"{var}={value!r}"
+        cwd = t.mkdir(f"cwd-{var}-{value or 'empty'}")
+        if var == "LEAKSHIM_OUTPUT":
+            r = t.run([exe, "status", "7"], output="", cwd=cwd)
+            traces = sorted(glob.glob(os.path.join(cwd, "leakshim.life_child.*.trace")))
+            t.check(sorted(os.listdir(cwd)) == [os.path.basename(x) for x in traces],
+                    f"{what}: files in the working directory: {sorted(os.listdir(cwd))}")
+        else:
+            r = t.run([exe, "status", "7"], env={var: value}, cwd=cwd)
+            traces = r.traces
+        t.check(r.rc == 7, f"{what}: {signame(r.rc)}, expected exit status 7")
+        t.check(r.stdout == plain.stdout, f"{what}: stdout {r.stdout!r}, without the shim {plain.stdout!r}")
+        lines = r.err.splitlines()
+        t.check(len(lines) == 1 and var in lines[0], f"{what}: stderr {r.err!r}, expected one line naming {var}")
+        if not t.check(len(traces) == 1, f"{what}: {len(traces)} traces written"):
+            continue
+        rep = t.report(traces[0])
+        t.expect_complete(rep, what)
+        t.expect_leaks(rep, {"child_prog_leak": (4321, 1), "child_prog_small": (300, 3)})
+        ss = [s for s in rep["suspects"] if s["stack"] and s["stack"][0].get("function") == "child_prog_leak"]
+        if t.check(len(ss) == 1, f"{what}: {len(ss)} suspects start at child_prog_leak"):
+            t.check(any(f.get("function") == "main" for f in ss[0]["stack"]),
+                    f"{what}: the stack does not reach main (default depth 64 not used?)")
+
+
+def test_bad_value_reported_once_across_failed_exec(t):
+    """A bad LEAKSHIM_DEPTH is reported once per process, also when recording restarts in a new
+    trace after failed execs (the settings are read once, at start)."""
+    exe = t.build("life_exec.c")
+    r = t.run([exe, "fail"], env={"LEAKSHIM_DEPTH": "abc"}, timeout=60)
+    t.require(r.rc == 0, f"life_exec fail: {signame(r.rc)}; {tail(r.stderr)}")
+    lines = [line for line in r.err.splitlines() if "LEAKSHIM_DEPTH" in line]
+    t.eq(len(lines), 1, f"stderr lines naming LEAKSHIM_DEPTH ({r.err.strip()!r})")
