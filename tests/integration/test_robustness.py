@@ -2,15 +2,17 @@
 high numbers), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
 allocates at high frequency, SIGCHLD without SA_RESTART), odd stacks (swapcontext coroutines,
 longjmp out of deep recursion) and loader corner cases (ldd, running through ld.so, bad
-LEAKSHIM_* values). Leaks come from noinline functions of tests/programs/life_*.c with exact
+LEAKSHIM_* values, setuid programs). Leaks come from noinline functions of tests/programs/life_*.c with exact
 sizes."""
 import glob
 import os
 import re
+import shutil
 import signal
+import stat
 import time
 
-from lib import Spawned, one_match, signame, tail
+from lib import Skip, Spawned, one_match, signame, tail
 
 
 # --- 6. descriptors -----------------------------------------------------------------------------
@@ -242,3 +244,24 @@ def test_bad_value_reported_once_across_failed_exec(t):
     t.require(r.rc == 0, f"life_exec fail: {signame(r.rc)}; {tail(r.stderr)}")
     lines = [line for line in r.err.splitlines() if "LEAKSHIM_DEPTH" in line]
     t.eq(len(lines), 1, f"stderr lines naming LEAKSHIM_DEPTH ({r.err.strip()!r})")
+
+
+def test_setuid_program_left_alone(t):
+    """A setuid program (owned by nobody, run by root: a secure execution) is not traced: it
+    runs as without the shim and leaves no trace file. Skipped where the file system ignores
+    the setuid bit or the tests do not run as root."""
+    if os.geteuid() != 0:
+        raise Skip("needs root to make a setuid binary owned by nobody")
+    exe = t.build("bad_input_prog.c")
+    d = t.mkdir("setuid")
+    os.chmod(d, 0o777)
+    suid = os.path.join(d, "suid_prog")
+    shutil.copyfile(exe, suid)
+    os.chown(suid, 65534, 65534)
+    os.chmod(suid, 0o4755)
+    if not os.stat(suid).st_mode & stat.S_ISUID:
+        raise Skip("the file system does not keep the setuid bit")
+    r = t.run([suid], timeout=60)
+    t.eq(r.rc, 0, "exit status of the setuid program")
+    t.eq(r.traces, [], "traces written by the setuid program")
+    t.eq(r.err, "", "stderr of the setuid program")
