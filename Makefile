@@ -47,6 +47,10 @@ $(BUILD)/examples/%: examples/%.c
 
 include tests/tests.mk
 
+# Speed against no tracing and heaptrack (bench/README.md); BENCH_ARGS=--quick for a short run.
+bench: all
+	python3 bench/run.py $(BENCH_ARGS)
+
 -include $(SHIM_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d)
 
 clean:
