@@ -106,9 +106,13 @@ uint64_t ring_reserve(struct ring *r, uint32_t nwords)
 void ring_commit(struct ring *r, uint64_t pos, uint64_t header)
 {
     atomic_store_release_u64(&r->words[pos & r->mask], header); /* (B) pairs with (C) */
-    uint64_t quarter = r->capacity / 4;
-    if ((view.generation != r->generation || pos - view.tail > quarter) &&
-        pos - refresh_view(r) > quarter)
+    /* A sleeping consumer is woken once the ring is a quarter full. The flag is read without
+     * a fence here: a wake-up missed in a race costs the consumer's timeout at most, and a
+     * producer that finds the ring full wakes it in ring_reserve. */
+    uint64_t quarter = r->capacity / 4, end = pos + ring_header_words(header);
+    if (atomic_load_relaxed_int(&r->consumer_sleeping) &&
+        (view.generation != r->generation || end - view.tail > quarter) &&
+        end - refresh_view(r) > quarter)
         ring_wake_consumer(r);
 }
 

@@ -27,7 +27,7 @@
  *
  * Full ring: producers wait (spin, then yield, then sleep briefly) and never drop a record.
  * Empty ring: the consumer sleeps on a futex with a timeout; a producer that finds the ring a
- * quarter full while the consumer sleeps wakes it.
+ * quarter full while the consumer sleeps wakes it, and so does one that finds it full.
  *
  * A producer must not reserve while it holds a reservation it has not committed (a signal
  * handler would deadlock on a full ring): the shim's re-entrancy guard ensures that.
@@ -40,7 +40,7 @@
 
 #include "atomics.h"
 
-#define RING_MAX_RECORD_WORDS (1u << 16)
+#define RING_MAX_RECORD_WORDS 1024u /* an event with a full stack needs 260 */
 
 struct ring {
     /* written by producers */
