@@ -1,4 +1,4 @@
-/* Creating the trace file and appending to it through 1 MiB shared mappings; see tracefile.h.
+/* Creating the trace file and appending to it through 256 KiB shared mappings; see tracefile.h.
  * Each extension opens the file again by its absolute path and checks that it is still the
  * same inode before touching it. */
 #include "tracefile.h"
@@ -14,7 +14,7 @@
 #include "log.h"
 #include "trace_format.h"
 
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_BYTES (256u << 10)
 #define MAX_SUFFIX 10000
 
 static size_t exe_basename(char *out, size_t cap)
