@@ -4,7 +4,8 @@
  * The library is looked for next to this executable (the build tree) and then in
  * ../lib/leakshim/ relative to it (an installed prefix). The exit status is PROGRAM's; if it
  * died of a signal, this process dies of the same signal. Signals sent to this process with
- * kill(2) are passed on to PROGRAM; a terminal's Ctrl-C already reaches both. */
+ * kill(2) are passed on to PROGRAM; a terminal's Ctrl-C already reaches both. The traces named
+ * at the end are the files matching the template that were not there before the start. */
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
@@ -12,9 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -62,46 +61,71 @@ static void forward_signals(void)
         sigaction(signals[i], &sa, NULL);
 }
 
-/* Lists the traces PROGRAM left: the template with %p = its pid and %e = any name, plus the
- * numbered variants used when a name was taken (an exec'd image writes a second trace). */
-static void announce_traces(const char *template, pid_t pid, time_t started)
+/* The glob pattern of every trace the template can name: %p and %e match anything, and the
+ * numbered variants used when a name was taken are matched in a second pass. */
+static void trace_pattern(const char *template, char *pattern, size_t cap)
 {
-    char pattern[PATH_MAX];
     size_t o = 0;
-    for (const char *p = template; *p && o + 24 < sizeof pattern; p++) {
-        if (p[0] == '%' && p[1] == 'p') {
-            o += (size_t)snprintf(pattern + o, sizeof pattern - o, "%d", (int)pid);
-            p++;
-        } else if (p[0] == '%' && p[1] == 'e') {
+    for (const char *p = template; *p && o + 3 < cap; p++) {
+        if (p[0] == '%' && (p[1] == 'p' || p[1] == 'e')) {
             pattern[o++] = '*';
             p++;
-        } else {
-            if (p[0] == '%' && p[1] == '%')
-                p++;
-            if (strchr("*?[\\", *p))
-                pattern[o++] = '\\';
-            pattern[o++] = *p;
+            continue;
         }
+        if (p[0] == '%' && p[1] == '%')
+            p++;
+        if (strchr("*?[\\", *p))
+            pattern[o++] = '\\';
+        pattern[o++] = *p;
     }
     pattern[o] = 0;
-    glob_t g;
+}
+
+/* The files the pattern (and its numbered variants) matches now; globfree both. */
+static void list_traces(const char *pattern, glob_t *plain, glob_t *numbered)
+{
+    char with_suffix[PATH_MAX + 8];
+    snprintf(with_suffix, sizeof with_suffix, "%s.[0-9]*", pattern);
+    memset(plain, 0, sizeof *plain);
+    memset(numbered, 0, sizeof *numbered);
+    glob(pattern, 0, NULL, plain);
+    glob(with_suffix, 0, NULL, numbered);
+}
+
+static int listed(const glob_t *g, const char *path)
+{
+    for (size_t i = 0; i < g->gl_pathc; i++)
+        if (strcmp(g->gl_pathv[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Names the traces that appeared while PROGRAM ran: its own, its children's and those of the
+ * images it exec'd. */
+static void announce_new_traces(const char *pattern, glob_t before[2])
+{
+    glob_t after[2];
     int found = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass)
-            strcat(pattern, ".[0-9]*");
-        if (glob(pattern, 0, NULL, &g) != 0)
-            continue;
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            struct stat st;
-            if (stat(g.gl_pathv[i], &st) == 0 && st.st_mtime >= started) {
-                fprintf(stderr, "leakshim: trace written to %s\n", g.gl_pathv[i]);
+    list_traces(pattern, &after[0], &after[1]);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < after[k].gl_pathc; i++)
+            if (!listed(&before[k], after[k].gl_pathv[i])) {
+                fprintf(stderr, "leakshim: trace written to %s\n", after[k].gl_pathv[i]);
                 found = 1;
             }
-        }
-        globfree(&g);
-    }
     if (!found)
-        fprintf(stderr, "leakshim: no trace found for pid %d (template %s)\n", (int)pid, template);
+        fprintf(stderr, "leakshim: no new trace matches %s\n", pattern);
+    for (int k = 0; k < 2; k++) {
+        globfree(&after[k]);
+        globfree(&before[k]);
+    }
+}
+
+static int usage_error(const char *option)
+{
+    fprintf(stderr, "leakshim run: bad option '%s'\n"
+                    "usage: leakshim run [--output TEMPLATE] -- PROGRAM [ARGS...]\n", option);
+    return EXIT_USAGE;
 }
 
 int cmd_run(int argc, char **argv)
@@ -109,10 +133,12 @@ int cmd_run(int argc, char **argv)
     const char *template = NULL;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--output") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--") != 0)
             template = argv[++i];
         else if (strncmp(argv[i], "--output=", 9) == 0)
             template = argv[i] + 9;
+        else if (argv[i][0] == '-')
+            return usage_error(argv[i]);
         else
             break;
     }
@@ -136,7 +162,10 @@ int cmd_run(int argc, char **argv)
     else if (!(template = getenv("LEAKSHIM_OUTPUT")) || !*template)
         template = DEFAULT_TEMPLATE;
 
-    time_t started = time(NULL);
+    char pattern[PATH_MAX];
+    glob_t before[2];
+    trace_pattern(template, pattern, sizeof pattern);
+    list_traces(pattern, &before[0], &before[1]);
     forward_signals();
     pid_t pid = fork();
     if (pid < 0) {
@@ -152,7 +181,7 @@ int cmd_run(int argc, char **argv)
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    announce_traces(template, pid, started);
+    announce_new_traces(pattern, before);
     if (WIFSIGNALED(status)) {
         signal(WTERMSIG(status), SIG_DFL);
         raise(WTERMSIG(status));

@@ -54,34 +54,59 @@ static void frame_text(FILE *out, const struct suspect_frame *f)
     fputc('\n', out);
 }
 
-void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
+/* "1 block", "2 blocks" */
+static const char *noun(uint64_t n, const char *singular, const char *plural)
 {
-    size_t total_suspects = suspects->total;
+    return n == 1 ? singular : plural;
+}
+
+static void summary_text(FILE *out, const struct replay *r, size_t total_suspects)
+{
     const struct replay_summary *s = &r->summary;
     char a[32], b[32], c[32];
     fprintf(out, "leakshim report: %s (pid %" PRIu64 "), %.1f s, %s\n",
             r->process.seen ? r->process.exe : "unknown program", r->process.pid,
-            (double)s->last_time_ns / 1e9, r->complete ? "trace complete" : "TRACE INCOMPLETE");
-    fprintf(out, "  %s allocations, %s frees, peak %s live\n", grouped(s->allocations, a),
-            grouped(s->frees, b), human(s->peak_bytes, c));
-    fprintf(out, "  leaked %s (%s bytes) in %s blocks from %zu stacks", human(s->live_bytes, a),
-            grouped(s->live_bytes, b), grouped(s->live_blocks, c), total_suspects);
-    fprintf(out, s->lost_events ? "; %" PRIu64 " EVENTS LOST\n" : "; no events lost\n",
-            s->lost_events);
+            (double)s->last_time_ns / 1e9,
+            !r->complete ? "TRACE INCOMPLETE" : r->ended_by_exec ? "ended by exec" : "trace complete");
+    fprintf(out, "  %s %s, %s %s, peak %s live\n", grouped(s->allocations, a),
+            noun(s->allocations, "allocation", "allocations"), grouped(s->frees, b),
+            noun(s->frees, "free", "frees"), human(s->peak_bytes, c));
+    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", human(s->live_bytes, a),
+            grouped(s->live_bytes, b), noun(s->live_bytes, "byte", "bytes"),
+            grouped(s->live_blocks, c), noun(s->live_blocks, "block", "blocks"), total_suspects,
+            noun(total_suspects, "stack", "stacks"));
+    if (s->lost_events)
+        fprintf(out, "  %" PRIu64 " EVENTS LOST: the leaks above may be false\n", s->lost_events);
+    if (!r->complete)
+        fprintf(out, "  the process did not finish its trace: what it did after the cut is missing%s\n",
+                s->recovered_events ? "" : " (no ring file was left to recover it from)");
+    if (s->recovered_events)
+        fprintf(out, "  %" PRIu64 " %s recovered from the ring file the process left\n",
+                s->recovered_events, noun(s->recovered_events, "event", "events"));
+    if (s->unmatched_frees)
+        fprintf(out, "  %" PRIu64 " %s of blocks allocated before this process (inherited) ignored\n",
+                s->unmatched_frees, noun(s->unmatched_frees, "free", "frees"));
+}
+
+void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
+{
+    char a[32], b[32], c[32];
+    summary_text(out, r, suspects->total);
     for (size_t i = 0; i < suspects->count; i++) {
         const struct suspect *sp = &suspects->items[i];
-        fprintf(out, "\n#%zu  %s (%s bytes) in %s blocks, %.1f%% of leaked bytes\n", i + 1,
+        fprintf(out, "\n#%zu  %s (%s %s) in %s %s, %.1f%% of leaked bytes\n", i + 1,
                 human(sp->leaked_bytes, a), grouped(sp->leaked_bytes, b),
-                grouped(sp->leaked_blocks, c), 100 * sp->score);
+                noun(sp->leaked_bytes, "byte", "bytes"), grouped(sp->leaked_blocks, c),
+                noun(sp->leaked_blocks, "block", "blocks"), 100 * sp->score);
         uint32_t shown = sp->frame_count < TEXT_FRAMES_SHOWN ? sp->frame_count : TEXT_FRAMES_SHOWN;
         for (uint32_t k = 0; k < shown; k++)
             frame_text(out, &sp->frames[k]);
         if (sp->frame_count > shown)
-            fprintf(out, "    ... %u more frames\n", sp->frame_count - shown);
+            fprintf(out, "    ... %u more frames (--format json shows all)\n", sp->frame_count - shown);
         if (!sp->frame_count)
             fputs("    (no stack recorded)\n", out);
     }
-    if (total_suspects > suspects->count)
+    if (suspects->total > suspects->count)
         fprintf(out, "\n%zu more suspects not shown (--top 0 shows all)\n",
-                total_suspects - suspects->count);
+                suspects->total - suspects->count);
 }

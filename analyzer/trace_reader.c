@@ -3,6 +3,9 @@
 #include "trace_reader.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +75,21 @@ enum trace_status trace_reader_open(struct trace_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->file = fopen(path, "rb");
-    if (!r->file)
+    /* Non-blocking, so that a FIFO or device named as a trace cannot hang the open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return fail(r, TRACE_INVALID, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int is_dir = S_ISDIR(st.st_mode);
+        close(fd);
+        return fail(r, TRACE_INVALID, is_dir ? "is a directory, not a trace" : "not a regular file, not a trace");
+    }
+    r->file = fdopen(fd, "rb");
+    if (!r->file) {
+        close(fd);
+        return fail(r, TRACE_INVALID, "cannot read: %s", strerror(errno));
+    }
     return start(r);
 }
 

@@ -184,10 +184,37 @@ static int map_next_chunk(struct tracefile *t)
     return 0;
 }
 
+/* Writes n bytes at the end of the file with pwrite, through a descriptor opened for it. */
+static int append_direct(struct tracefile *t, const void *data, size_t n)
+{
+    int fd = reopen(t);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, (off_t)t->chunk_offset);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        n -= (size_t)w;
+        t->chunk_offset += (uint64_t)w;
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n ? -1 : 0;
+}
+
 int tracefile_append(struct tracefile *t, const void *data, size_t n)
 {
     const uint8_t *p = data;
-    while (n && !t->failed) {
+    if (t->direct && n && !t->failed && append_direct(t, data, n) < 0) {
+        shim_warn("cannot write trace file %s: %s; tracing stops here", t->path, strerror(errno));
+        t->failed = 1;
+    }
+    while (n && !t->failed && !t->direct) {
         if (!t->chunk || t->chunk_used == CHUNK_BYTES) {
             if (map_next_chunk(t) < 0) {
                 shim_warn("cannot extend trace file %s: %s; tracing stops here", t->path,
@@ -247,16 +274,27 @@ void tracefile_remove_ring(struct tracefile *t)
         unlink(path);
 }
 
-void tracefile_close(struct tracefile *t)
+void tracefile_trim(struct tracefile *t)
 {
     uint64_t length = tracefile_length(t);
-    unmap_chunk(t);
+    unmap_chunk(t); /* chunk_offset is now `length`, where direct appends go */
     int fd = reopen(t);
     if (fd >= 0) {
         if (ftruncate(fd, (off_t)length) < 0)
             shim_warn("cannot trim trace file %s: %s", t->path, strerror(errno));
         close(fd);
     }
+    t->direct = 1;
+}
+
+void tracefile_map_again(struct tracefile *t)
+{
+    t->direct = 0;
+}
+
+void tracefile_close(struct tracefile *t)
+{
+    tracefile_trim(t);
     t->failed = 1;
 }
 

@@ -23,6 +23,7 @@ struct tracefile {
     uint64_t chunk_offset;   /* file offset of the mapping */
     size_t chunk_used;       /* bytes written into the mapping */
     int failed;              /* set once: appends are refused from then on */
+    int direct;              /* appends are written at once, nothing is reserved (tracefile_trim) */
 };
 
 /* Expands `template` (%p pid, %e executable base name, %% a percent sign), makes it absolute,
@@ -42,6 +43,12 @@ uint64_t tracefile_length(const struct tracefile *t);
 void *tracefile_create_ring(struct tracefile *t, size_t bytes);
 /* Removes the ring file (its mapping stays valid). */
 void tracefile_remove_ring(struct tracefile *t);
+
+/* Cuts the file to the bytes written and switches to direct appends, which reserve nothing:
+ * an exec may replace the process at any moment now. tracefile_map_again switches back (the
+ * exec failed). */
+void tracefile_trim(struct tracefile *t);
+void tracefile_map_again(struct tracefile *t);
 
 /* Unmaps and cuts the file to the bytes written. */
 void tracefile_close(struct tracefile *t);

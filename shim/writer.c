@@ -347,10 +347,13 @@ static void encode_event(const uint64_t *rec)
     }
     case EVENT_EXEC:
         emit(TRACE_REC_EXEC, &p);
-        stop_ring(); /* a replaced image leaves no ring file behind */
+        flush_plain();
+        tracefile_trim(&w.file); /* a replaced image leaves no reserved space ... */
+        stop_ring();             /* ... and no ring file behind */
         return;
     case EVENT_EXEC_FAILED:
         emit(TRACE_REC_EXEC_FAILED, &p);
+        tracefile_map_again(&w.file);
         return;
     default: /* EVENT_NOTHING */
         return;

@@ -251,6 +251,12 @@ def _check_exec(t, mode):
         t.check(rep["process"]["complete"] is True,
                 f"{mode}: {name} is not complete (the old image's trace must be finished before exec): {tail(err)}")
         t.eq(rep["process"]["pid"], int(pid), f"{mode}: {name} process.pid")
+        if name == f"t.{pid}":
+            t.eq(rep["process"]["end"], "exec", f"{mode}: {name} process.end")
+            size = os.path.getsize(files[name])
+            t.check(size < 64 * 1024, f"{mode}: {name} is {size} bytes: the space reserved for more records was not given back before exec")
+            t.check(not os.path.exists(os.path.join(os.path.dirname(files[name]), f".{name}.ring")),
+                    f"{mode}: {name}'s ring file is still there after the exec")
         for fn, (b, n) in want.items():
             got = leaked(rep, fn)
             t.check(got == (b, n), f"{mode}: {name}: {fn}: {got[0]} B in {got[1]}, expected {b} B in {n}")
