@@ -150,7 +150,8 @@ int cmd_run(int argc, char **argv)
     }
     char library[PATH_MAX];
     if (find_library(library, sizeof library) < 0) {
-        fputs("leakshim run: cannot find libleakshim.so next to the leakshim executable\n", stderr);
+        fputs("leakshim run: cannot find libleakshim.so next to the leakshim executable or in "
+              "../lib/leakshim/ from it\n", stderr);
         return EXIT_USAGE;
     }
     const char *old = getenv("LD_PRELOAD");
