@@ -54,7 +54,7 @@ int real_alloc_ready(void)
     if (resolving)
         return 0;
     resolving = 1;
-    struct real_allocator next;
+    struct real_allocator next = {0};
     RESOLVE(malloc);
     RESOLVE(free);
     RESOLVE(calloc);

@@ -106,7 +106,7 @@ static inline size_t varint_put(uint8_t *out, uint64_t v)
     return n;
 }
 
-static inline uint64_t zigzag_encode(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t zigzag_encode(int64_t v) { return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)); }
 static inline int64_t zigzag_decode(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 /* Decodes one varint from [*p, end). Returns 0 and advances *p, or -1 if the input ends first
