@@ -24,7 +24,7 @@ ANALYZER_LIBS := -ldw -lelf -lstdc++ -lm
 
 EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
 
-.PHONY: all test demo clean deps bench fuzz unit integration cases
+.PHONY: all test demo clean deps bench fuzz fuzz-smoke unit integration cases lint
 all: $(BUILD)/libleakshim.so $(BUILD)/leakshim $(EXAMPLES)
 
 $(BUILD)/shim/%.o: shim/%.c

@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing leakshim need, when they are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
-PACKAGES="gcc make pkg-config python3 libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
+PACKAGES="gcc make pkg-config python3 cppcheck libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
           clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack"
 missing=""
 for p in $PACKAGES; do

@@ -46,9 +46,19 @@ cases: all
 	    ../shared/cases/run.py . $(filter-out $(CASES_PENDING),$(basename $(notdir $(wildcard $(CASES_DIR)/*.expect)))); \
 	else echo "cases: ../shared/cases not present, skipped"; fi
 
+# Static checks: cppcheck, and the shim and analyzer built by clang with -Werror too.
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+	    -D_GNU_SOURCE -Ishim -Ianalyzer shim analyzer
+	@mkdir -p $(BUILD)/clang
+	@for f in $(SHIM_SRC) $(ANALYZER_SRC); do \
+	    clang -std=c11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -Ishim -c $$f -o $(BUILD)/clang/$$(basename $$f).o || exit 1; \
+	done; echo "lint: cppcheck and clang -Werror clean"
+
 # `make test` installs what is missing (as root) and runs every suite.
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
