@@ -1,9 +1,12 @@
 /* The writer thread and its trace encoding; see writer.h for its contract.
  *
- * Lifecycle: writer_start (first hooked call, or first call in a forked child) maps the ring,
- * creates the file and starts the thread; writer_stop (the shim's destructor) drains and
- * finishes the file. A record leaves the ring before it is encoded; `processed` counts the
- * ring words that are encoded and in the file, which is what writer_sync waits for. */
+ * Lifecycle: writer_start (first hooked call, or first call in a forked child) creates the
+ * trace, puts the ring in its ring file (trace_format.h, "the ring file") and starts the
+ * thread; writer_stop (the shim's destructor, _exit) drains, writes END, finishes the file and
+ * removes the ring file. A record leaves the ring only after its output is in the trace file,
+ * with the ring file's position protocol around the append (commit_event), so that a process
+ * killed at any instant leaves each record either in the trace or in the ring. `processed`
+ * counts the ring words handled so; writer_sync waits on it. */
 #include "writer.h"
 
 #include <pthread.h>
