@@ -35,6 +35,7 @@ int cmd_report(int argc, char **argv)
     size_t top = 0;
     int top_given = 0, c;
     optind = 1;
+    argv[0] = "leakshim report"; /* getopt's messages name the command */
     while ((c = getopt_long(argc, argv, "f:t:", options, NULL)) != -1) {
         if (c == 'f') {
             format = optarg;
