@@ -39,7 +39,7 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *p)
 {
-    if (!p || bootstrap_owns(p))
+    if (!p || bootstrap_owns(p) || !real_alloc_ready()) /* a block freed inside dlsym is kept */
         return;
     if (shim_guard) {
         real.free(p);
