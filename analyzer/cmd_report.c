@@ -24,6 +24,25 @@ static int parse_count(const char *text, size_t *out)
     return 0;
 }
 
+/* One line for every module whose frames got function names only. */
+static void note_missing_debuginfo(const symbolizer *sym)
+{
+    enum { SHOWN = 4 };
+    const char *paths[SHOWN];
+    size_t n = symbolizer_modules_without_debuginfo(sym, paths, SHOWN);
+    if (!n)
+        return;
+    fputs("leakshim report: note: no debug info in", stderr);
+    for (size_t i = 0; i < n && i < SHOWN; i++) {
+        const char *slash = strrchr(paths[i], '/');
+        fprintf(stderr, "%s %s", i ? "," : "", slash ? slash + 1 : paths[i]);
+    }
+    if (n > SHOWN)
+        fprintf(stderr, " and %zu more", n - SHOWN);
+    fputs(": their frames have function names only (files and lines need -g or the "
+          "distribution's debug symbols)\n", stderr);
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -84,6 +103,7 @@ int cmd_report(int argc, char **argv)
     } else {
         report_text(stdout, &r, &suspects);
     }
+    note_missing_debuginfo(r.sym);
     suspects_free(&suspects);
     replay_free(&r);
     if (fflush(stdout) != 0)

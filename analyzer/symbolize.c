@@ -66,6 +66,7 @@ struct module {
     struct cu_range *cu_ranges; /* sorted by low; empty without DWARF */
     size_t cu_range_count;
     struct cached_chain *cache;
+    int without_debuginfo; /* READY, but names come from the symbol table only */
 };
 
 struct symbolizer {
@@ -257,7 +258,7 @@ static void module_open(symbolizer *s, struct module *m)
     if (dwfl_module_getdwarf(mod, &m->dwarf_bias))
         index_cus(m);
     else
-        warn(s, m, "no debug info; its frames get function names from the symbol table only");
+        m->without_debuginfo = 1; /* common for system libraries: listed, not warned about */
 }
 
 /* ---- looking up one address ---- */
@@ -521,6 +522,18 @@ int symbolizer_find_module(const symbolizer *s, uint64_t addr)
             return (int)i;
     }
     return -1;
+}
+
+size_t symbolizer_modules_without_debuginfo(const symbolizer *s, const char **paths, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->modules[i].without_debuginfo) {
+            if (n < max)
+                paths[n] = s->modules[i].path;
+            n++;
+        }
+    return n;
 }
 
 unsigned symbolizer_warnings(const symbolizer *s)

@@ -50,7 +50,12 @@ size_t symbolizer_lookup_inline(symbolizer *s, int module_index, uint64_t ret_ad
 /* Finds the most recently added module whose [start,end) contains addr; -1 if none. */
 int symbolizer_find_module(const symbolizer *s, uint64_t addr);
 
-/* Number of warnings emitted so far (missing file, build-id mismatch, no debug info), for tests. */
+/* The modules looked up so far that have no debug information (their frames get function
+ * names from the symbol table only): writes up to `max` paths and returns how many there
+ * are. The report lists them in one note instead of a warning each. */
+size_t symbolizer_modules_without_debuginfo(const symbolizer *s, const char **paths, size_t max);
+
+/* Number of warnings emitted so far (missing file, build-id mismatch, not ELF), for tests. */
 unsigned symbolizer_warnings(const symbolizer *s);
 
 #endif
