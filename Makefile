@@ -24,7 +24,7 @@ ANALYZER_LIBS := -ldw -lelf -lstdc++ -lm
 
 EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
 
-.PHONY: all test demo clean deps bench fuzz fuzz-smoke unit integration cases lint
+.PHONY: all test demo clean deps bench fuzz fuzz-smoke unit integration cases lint install
 all: $(BUILD)/libleakshim.so $(BUILD)/leakshim $(EXAMPLES)
 
 $(BUILD)/shim/%.o: shim/%.c
@@ -52,6 +52,13 @@ bench: all
 	python3 bench/run.py $(BENCH_ARGS)
 
 -include $(SHIM_OBJ:.o=.d) $(ANALYZER_OBJ:.o=.d)
+
+# `make install PREFIX=...`: the command in bin/, the library in lib/leakshim/, where
+# `leakshim run` looks for it.
+PREFIX ?= /usr/local
+install: $(BUILD)/libleakshim.so $(BUILD)/leakshim
+	install -D -m 755 $(BUILD)/leakshim $(DESTDIR)$(PREFIX)/bin/leakshim
+	install -D -m 644 $(BUILD)/libleakshim.so $(DESTDIR)$(PREFIX)/lib/leakshim/libleakshim.so
 
 clean:
 	rm -rf $(BUILD)

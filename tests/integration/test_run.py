@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from lib import CLI, clean_env, signame, tail
+from lib import CLI, ROOT, clean_env, signame, tail
 
 
 def _run(t, args, timeout=60):
@@ -119,3 +119,19 @@ def test_usage_errors(t):
         p = _run(t, args)
         t.check(p.returncode == 2, f"leakshim run {' '.join(args)}: exit {p.returncode}, expected 2")
         t.check(p.stderr.strip(), f"leakshim run {' '.join(args)}: no message on stderr")
+
+
+def test_installed_prefix(t):
+    """`make install PREFIX=P` puts the command in P/bin and the library in P/lib/leakshim,
+    where `leakshim run` finds it: the program is traced from there."""
+    prefix = t.mkdir("prefix")
+    p = subprocess.run(["make", "-s", "-C", ROOT, "install", f"PREFIX={prefix}"], capture_output=True, timeout=300)
+    t.require(p.returncode == 0, f"make install: {tail(p.stderr)}")
+    t.check(os.path.exists(os.path.join(prefix, "lib", "leakshim", "libleakshim.so")), "library not installed")
+    exe = t.build("exit_status.c")
+    out = t.mkdir("installed-traces")
+    r = subprocess.run([os.path.join(prefix, "bin", "leakshim"), "run", "--output", os.path.join(out, "t.%p"), "--", exe, "3"],
+                       capture_output=True, timeout=60)
+    t.eq(r.returncode, 3, "exit status through the installed leakshim run")
+    traces = sorted(os.listdir(out))
+    t.eq(len(traces), 1, f"traces written by the installed shim: {traces}")
