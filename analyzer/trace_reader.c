@@ -120,8 +120,10 @@ struct cursor {
     int bad;
 };
 
-static uint64_t get_u64(struct cursor *c)
+static inline uint64_t get_u64(struct cursor *c)
 {
+    if (__builtin_expect(c->p < c->end && *c->p < 0x80, 1)) /* most fields fit in one byte */
+        return c->bad ? 0 : *c->p++;
     uint64_t v = 0;
     if (!c->bad && varint_get(&c->p, c->end, &v) < 0)
         c->bad = 1;
