@@ -21,7 +21,7 @@ struct option_spec {
 static const struct option_spec option_table[] = {
     {"LEAKSHIM_OUTPUT", OPTION_STRING, DEFAULT_OUTPUT, 0, 0, offsetof(struct shim_options, output)},
     {"LEAKSHIM_DEPTH", OPTION_COUNT, "64", 1, 256, offsetof(struct shim_options, depth)},
-    {"LEAKSHIM_BUFFER", OPTION_SIZE, "1M", 64 << 10, 1ull << 30,
+    {"LEAKSHIM_BUFFER", OPTION_SIZE, "256K", 64 << 10, 1ull << 30,
      offsetof(struct shim_options, buffer_bytes)},
 };
 
