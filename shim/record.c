@@ -11,17 +11,26 @@
 
 unsigned record_depth = 64;
 
+/* Captures the caller's stack and reserves a record of `fixed_words` plus one word a frame,
+ * with the frames already in place after the fixed words. */
+static uint64_t reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *depth)
+{
+    uint64_t frames[TRACE_MAX_STACK_DEPTH];
+    *depth = capture_stack(frames, record_depth);
+    *words = fixed_words + *depth;
+    uint64_t pos = ring_reserve(&writer_ring, *words);
+    for (uint32_t i = 0; i < *depth; i++)
+        ring_put(&writer_ring, pos, fixed_words + i, frames[i]);
+    return pos;
+}
+
 void record_alloc(void *address, size_t size)
 {
     int saved_errno = errno;
-    uint64_t frames[TRACE_MAX_STACK_DEPTH];
-    unsigned depth = capture_stack(frames, record_depth);
-    uint32_t words = EVENT_ALLOC_FIXED_WORDS + depth;
-    uint64_t pos = ring_reserve(&writer_ring, words);
+    uint32_t words, depth;
+    uint64_t pos = reserve_with_stack(EVENT_ALLOC_FIXED_WORDS, &words, &depth);
     ring_put(&writer_ring, pos, 1, (uint64_t)(uintptr_t)address);
     ring_put(&writer_ring, pos, 2, size);
-    for (unsigned i = 0; i < depth; i++)
-        ring_put(&writer_ring, pos, EVENT_ALLOC_FIXED_WORDS + i, frames[i]);
     ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, words, depth));
     errno = saved_errno;
 }
@@ -46,12 +55,7 @@ void record_free(void *address)
 void record_realloc_begin(struct pending_realloc *r)
 {
     int saved_errno = errno;
-    uint64_t frames[TRACE_MAX_STACK_DEPTH];
-    r->depth = capture_stack(frames, record_depth);
-    r->words = EVENT_REALLOC_FIXED_WORDS + r->depth;
-    r->pos = ring_reserve(&writer_ring, r->words);
-    for (unsigned i = 0; i < r->depth; i++)
-        ring_put(&writer_ring, r->pos, EVENT_REALLOC_FIXED_WORDS + i, frames[i]);
+    r->pos = reserve_with_stack(EVENT_REALLOC_FIXED_WORDS, &r->words, &r->depth);
     errno = saved_errno;
 }
 
