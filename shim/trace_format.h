@@ -46,7 +46,7 @@ enum trace_record_type {
     TRACE_REC_FREE = 5,
     /* zigzag old-address delta, zigzag new-address delta (from old), requested size, stack id */
     TRACE_REC_REALLOC = 6,
-    /* ns since the PROCESS record's start time; events after it happened at or after it */
+    /* ns since the start, when the writer wrote it: events before it were recorded by then */
     TRACE_REC_TIME = 7,
     /* cause (enum trace_lost_cause), number of events lost */
     TRACE_REC_LOST = 8,
