@@ -33,14 +33,6 @@ struct recovery {
     size_t error_len;
 };
 
-static int ring_file_path(const char *trace_path, char *out, size_t cap)
-{
-    const char *slash = strrchr(trace_path, '/');
-    int n = slash ? snprintf(out, cap, "%.*s/.%s.ring", (int)(slash - trace_path), trace_path, slash + 1)
-                  : snprintf(out, cap, ".%s.ring", trace_path);
-    return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
 static int index_stack(struct recovery *rc, uint32_t id)
 {
     struct stack_info *s = &rc->r->stacks[id];

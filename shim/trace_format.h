@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #define TRACE_MAGIC "LEAKSHIM"   /* 8 bytes, no terminator in the file */
 #define TRACE_MAGIC_LEN 8
@@ -80,6 +82,16 @@ enum trace_lost_cause {
 #define RING_FILE_VERSION 1
 #define RING_FILE_HEADER_BYTES 4096
 #define RING_POSITION_APPENDING (1ull << 63)
+
+/* Writes the ring file's path for the trace at `trace_path` (DIR/NAME -> DIR/.NAME.ring).
+ * Returns 0, or -1 if it does not fit in `cap` bytes. */
+static inline int ring_file_path(const char *trace_path, char *out, size_t cap)
+{
+    const char *slash = strrchr(trace_path, '/');
+    int n = slash ? snprintf(out, cap, "%.*s/.%s.ring", (int)(slash - trace_path), trace_path, slash + 1)
+                  : snprintf(out, cap, ".%s.ring", trace_path);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
 
 struct ring_file_header {
     char magic[8];

@@ -238,17 +238,10 @@ uint64_t tracefile_length(const struct tracefile *t)
     return t->chunk_offset + t->chunk_used;
 }
 
-static int ring_path(const struct tracefile *t, char *out, size_t cap)
-{
-    const char *slash = strrchr(t->path, '/');
-    int dir_len = (int)(slash - t->path);
-    return (size_t)snprintf(out, cap, "%.*s/.%s.ring", dir_len, t->path, slash + 1) < cap ? 0 : -1;
-}
-
 void *tracefile_create_ring(struct tracefile *t, size_t bytes)
 {
     char path[PATH_MAX];
-    if (ring_path(t, path, sizeof path) < 0)
+    if (ring_file_path(t->path, path, sizeof path) < 0)
         return NULL;
     unlink(path); /* our trace name is new, so a ring of that name is stale */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -270,7 +263,7 @@ void *tracefile_create_ring(struct tracefile *t, size_t bytes)
 void tracefile_remove_ring(struct tracefile *t)
 {
     char path[PATH_MAX];
-    if (ring_path(t, path, sizeof path) == 0)
+    if (ring_file_path(t->path, path, sizeof path) == 0)
         unlink(path);
 }
 
