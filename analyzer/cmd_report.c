@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "analysis.h"
 #include "report.h"
-#include "suspects.h"
 
 #define TEXT_DEFAULT_TOP 10
 
@@ -78,34 +78,23 @@ int cmd_report(int argc, char **argv)
     if (!top_given && !json)
         top = TEXT_DEFAULT_TOP;
 
-    struct replay r;
-    if (replay_init(&r) < 0) {
-        fputs("leakshim report: out of memory\n", stderr);
-        return EXIT_USAGE;
-    }
-    char error[600] = "";
-    enum trace_status s = replay_file(&r, argv[optind], error, sizeof error);
-    if (s == TRACE_INVALID) {
+    struct analysis_request request = {.top = top, .order = ORDER_SCORE};
+    struct analysis a;
+    char error[700];
+    if (analysis_run(&a, argv[optind], &request, error, sizeof error) < 0) {
         fprintf(stderr, "leakshim report: %s\n", error);
-        replay_free(&r);
+        analysis_free(&a);
         return EXIT_USAGE;
     }
-    if (s == TRACE_TRUNCATED)
-        fprintf(stderr, "leakshim report: warning: %s; reporting what it holds\n", error);
-
-    struct suspect_list suspects;
+    if (a.status == TRACE_TRUNCATED)
+        fprintf(stderr, "leakshim report: warning: %s; reporting what it holds\n", a.warning);
     int rc = 0;
-    if (suspects_build(&r, top, &suspects) < 0) {
-        fputs("leakshim report: out of memory\n", stderr);
-        rc = EXIT_USAGE;
-    } else if (json) {
-        report_json(stdout, &r, &suspects);
-    } else {
-        report_text(stdout, &r, &suspects);
-    }
-    note_missing_debuginfo(r.sym);
-    suspects_free(&suspects);
-    replay_free(&r);
+    if (json)
+        report_json(stdout, &a.replay, &a.suspects);
+    else
+        report_text(stdout, &a.replay, &a.suspects);
+    note_missing_debuginfo(a.replay.sym);
+    analysis_free(&a);
     if (fflush(stdout) != 0)
         rc = EXIT_USAGE;
     return rc;

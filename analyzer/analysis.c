@@ -1,0 +1,49 @@
+/* The analysis every command shares; see analysis.h. */
+#include "analysis.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int analysis_parse_order(const char *word, enum suspect_order *out)
+{
+    static const struct {
+        const char *word;
+        enum suspect_order order;
+    } words[] = {{"score", ORDER_SCORE}, {"bytes", ORDER_BYTES}, {"count", ORDER_COUNT},
+                 {"growth", ORDER_GROWTH}};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcmp(word, words[i].word) == 0) {
+            *out = words[i].order;
+            return 0;
+        }
+    return -1;
+}
+
+int analysis_run(struct analysis *a, const char *trace, const struct analysis_request *req,
+                 char *error, size_t error_len)
+{
+    memset(a, 0, sizeof *a);
+    if (replay_init(&a->replay) < 0) {
+        snprintf(error, error_len, "out of memory");
+        return -1;
+    }
+    char why[600] = "";
+    a->status = replay_file(&a->replay, trace, why, sizeof why);
+    if (a->status == TRACE_INVALID) {
+        snprintf(error, error_len, "%s", why);
+        return -1;
+    }
+    if (a->status == TRACE_TRUNCATED)
+        snprintf(a->warning, sizeof a->warning, "%s", why);
+    if (suspects_build(&a->replay, req->top, &a->suspects) < 0) {
+        snprintf(error, error_len, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void analysis_free(struct analysis *a)
+{
+    suspects_free(&a->suspects);
+    replay_free(&a->replay);
+}
