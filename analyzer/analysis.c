@@ -28,6 +28,7 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
         return -1;
     }
     char why[600] = "";
+    replay_set_window(&a->replay, req->since, req->until);
     a->status = replay_file(&a->replay, trace, why, sizeof why);
     if (a->status == TRACE_INVALID) {
         snprintf(error, error_len, "%s", why);
@@ -35,7 +36,14 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
     }
     if (a->status == TRACE_TRUNCATED)
         snprintf(a->warning, sizeof a->warning, "%s", why);
-    if (suspects_build(&a->replay, req->top, &a->suspects) < 0) {
+    const struct replay_window *w = &a->replay.window;
+    const char *missing = !w->opened ? w->since.mark : w->until.kind == BOUND_MARK && !w->closed ? w->until.mark : NULL;
+    if (missing) {
+        snprintf(error, error_len, "%s: no mark named '%s' (leakshim timeline lists the marks)",
+                 trace, missing);
+        return -1;
+    }
+    if (suspects_build(&a->replay, req->top, req->order, &a->suspects) < 0) {
         snprintf(error, error_len, "out of memory");
         return -1;
     }

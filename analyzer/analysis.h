@@ -12,13 +12,6 @@
 #include "replay.h"
 #include "suspects.h"
 
-enum suspect_order {
-    ORDER_SCORE, /* growth-aware score (the default) */
-    ORDER_BYTES, /* leaked bytes */
-    ORDER_COUNT, /* leaked blocks */
-    ORDER_GROWTH /* growth in bytes per second */
-};
-
 struct analysis_request {
     size_t top;               /* suspects kept, best first; 0 keeps all */
     enum suspect_order order;

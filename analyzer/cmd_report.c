@@ -1,5 +1,5 @@
-/* `leakshim report [--format text|json] [--top N] TRACE`: replays TRACE and prints the
- * ranked suspects. Exit 0 when the trace was read (a trace cut short is reported with a
+/* `leakshim report [--format text|json] [--top N] [--sort KEY] [--since B] [--until B] TRACE`:
+ * replays TRACE and prints the ranked suspects. Exit 0 when the trace was read (a trace cut short is reported with a
  * warning and process.complete false), 2 on a usage error or an invalid trace. */
 #include <errno.h>
 #include <getopt.h>
@@ -48,8 +48,12 @@ int cmd_report(int argc, char **argv)
     static const struct option options[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 't'},
+        {"sort", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
+    struct analysis_request request = {.order = ORDER_SCORE};
     const char *format = "text";
     size_t top = 0;
     int top_given = 0, c;
@@ -58,6 +62,14 @@ int cmd_report(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:t:", options, NULL)) != -1) {
         if (c == 'f') {
             format = optarg;
+        } else if (c == 'S' || c == 'U') {
+            *(c == 'S' ? &request.since : &request.until) = optarg;
+        } else if (c == 's') {
+            if (analysis_parse_order(optarg, &request.order) < 0) {
+                fprintf(stderr, "leakshim report: --sort takes score, bytes, count or growth, not '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
         } else if (c == 't' && parse_count(optarg, &top) == 0) {
             top_given = 1;
         } else {
@@ -72,13 +84,14 @@ int cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (optind != argc - 1) {
-        fputs("usage: leakshim report [--format text|json] [--top N] TRACE\n", stderr);
+        fputs("usage: leakshim report [--format text|json] [--top N] [--sort score|bytes|count|growth]\n"
+              "                       [--since SECONDS|MARK] [--until SECONDS|MARK] TRACE\n", stderr);
         return EXIT_USAGE;
     }
     if (!top_given && !json)
         top = TEXT_DEFAULT_TOP;
 
-    struct analysis_request request = {.top = top, .order = ORDER_SCORE};
+    request.top = top;
     struct analysis a;
     char error[700];
     if (analysis_run(&a, argv[optind], &request, error, sizeof error) < 0) {

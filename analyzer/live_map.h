@@ -12,6 +12,7 @@ struct live_block {
     uint64_t address;
     uint64_t size;
     uint32_t stack;
+    uint32_t born; /* replay's: when allocated and whether in the window (BORN_* in replay.c) */
 };
 
 struct live_map {

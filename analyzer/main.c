@@ -10,11 +10,16 @@ static const char usage[] =
     "commands:\n"
     "  run [--output TEMPLATE] -- PROGRAM [ARGS...]\n"
     "        run PROGRAM with the tracer preloaded; prints where the trace went\n"
-    "  report [--format text|json] [--top N] TRACE\n"
-    "        replay TRACE and rank the stacks that still hold memory at its end\n"
+    "  report [--format text|json] [--top N] [--sort score|bytes|count|growth]\n"
+    "         [--since SECONDS|MARK] [--until SECONDS|MARK] TRACE\n"
+    "        replay TRACE and rank the stacks that still hold memory at its end,\n"
+    "        growing ones first\n"
+    "  timeline [--format text|csv|json] TRACE\n"
+    "        the heap over time (one row per LEAKSHIM_INTERVAL) and the marks\n"
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
-    "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER (see README.md).\n";
+    "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
+    "LEAKSHIM_MARK_SIGNAL (see README.md).\n";
 
 int main(int argc, char **argv)
 {
@@ -22,6 +27,8 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "timeline") == 0)
+        return cmd_timeline(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);

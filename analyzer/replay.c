@@ -3,16 +3,48 @@
 
 #include "ring_recovery.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* live_block.born: milliseconds since the start (saturating after 24 days), and a flag for
+ * blocks allocated outside the window, which are never counted as leaked. */
+#define BORN_OUTSIDE_WINDOW 0x80000000u
+#define BORN_MS_MAX 0x7fffffffu
 
 int replay_init(struct replay *r)
 {
     memset(r, 0, sizeof *r);
     live_map_init(&r->live);
+    series_clock_init(&r->clock);
+    r->window.opened = 1;
     r->sym = symbolizer_new();
     return r->sym ? 0 : -1;
+}
+
+static void parse_bound(const char *text, struct window_bound *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return;
+    char *end;
+    errno = 0;
+    double seconds = strtod(text, &end);
+    if (!errno && end != text && !*end && seconds >= 0 && seconds < 1e9) {
+        out->kind = BOUND_TIME;
+        out->ns = (uint64_t)(seconds * 1e9 + 0.5);
+    } else {
+        out->kind = BOUND_MARK;
+        out->mark = text;
+    }
+}
+
+void replay_set_window(struct replay *r, const char *since, const char *until)
+{
+    parse_bound(since, &r->window.since);
+    parse_bound(until, &r->window.until);
+    r->window.opened = r->window.since.kind == BOUND_NONE;
 }
 
 void replay_free(struct replay *r)
@@ -20,8 +52,12 @@ void replay_free(struct replay *r)
     for (uint32_t i = 0; i < r->stack_count; i++) {
         free(r->stacks[i].frames);
         free(r->stacks[i].modules);
+        series_free(&r->stacks[i].series);
     }
     free(r->stacks);
+    series_free(&r->unknown_stack.series);
+    series_free(&r->heap_series);
+    timeline_free(&r->timeline);
     live_map_free(&r->live);
     if (r->sym)
         symbolizer_free(r->sym);
@@ -63,27 +99,56 @@ static int add_stack(struct replay *r, const struct trace_record *rec)
     return 0;
 }
 
+/* The stack's (and the heap's) outstanding bytes change by `delta` now. */
+static void track_outstanding(struct replay *r, struct stack_info *s, int64_t delta)
+{
+    uint64_t before = s->outstanding_bytes;
+    s->outstanding_bytes += (uint64_t)delta;
+    series_update(&s->series, &r->clock, r->now_ns, before, s->outstanding_bytes);
+    series_update(&r->heap_series, &r->clock, r->now_ns, r->summary.live_bytes - (uint64_t)delta,
+                  r->summary.live_bytes);
+}
+
+/* Removes block b from the books (it was freed, or its address was reused unseen). */
+static void forget_block(struct replay *r, const struct live_block *b)
+{
+    struct stack_info *s = replay_stack(r, b->stack);
+    r->summary.live_bytes -= b->size;
+    r->summary.live_blocks--;
+    if (!(b->born & BORN_OUTSIDE_WINDOW)) {
+        s->live_bytes -= b->size;
+        s->live_blocks--;
+        r->summary.leaked_bytes -= b->size;
+        r->summary.leaked_blocks--;
+    }
+    track_outstanding(r, s, -(int64_t)b->size);
+}
+
 static void count_alloc(struct replay *r, struct stack_info *s, uint64_t address, uint64_t size,
                         uint32_t stack_id)
 {
-    struct live_block b = {address, size, stack_id}, old;
-    if (live_map_put(&r->live, &b, &old) == 1) {
-        /* The address was live: its free was never seen. Keep the books straight. */
-        struct stack_info *prev = replay_stack(r, old.stack);
-        prev->live_bytes -= old.size;
-        prev->live_blocks--;
-        r->summary.live_bytes -= old.size;
-        r->summary.live_blocks--;
-    }
-    s->live_bytes += size;
-    s->live_blocks++;
-    s->alloc_bytes += size;
-    s->alloc_blocks++;
+    uint64_t ms = r->now_ns / 1000000;
+    struct live_block b = {address, size, stack_id, ms > BORN_MS_MAX ? BORN_MS_MAX : (uint32_t)ms},
+                      old;
+    if (!r->window.opened)
+        b.born |= BORN_OUTSIDE_WINDOW;
+    if (live_map_put(&r->live, &b, &old) == 1)
+        forget_block(r, &old); /* the address was live: its free was never seen */
     r->summary.allocations++;
+    r->summary.allocated_bytes += size;
     r->summary.live_bytes += size;
     r->summary.live_blocks++;
     if (r->summary.live_bytes > r->summary.peak_bytes)
         r->summary.peak_bytes = r->summary.live_bytes;
+    if (!(b.born & BORN_OUTSIDE_WINDOW)) {
+        s->live_bytes += size;
+        s->live_blocks++;
+        s->alloc_bytes += size;
+        s->alloc_blocks++;
+        r->summary.leaked_bytes += size;
+        r->summary.leaked_blocks++;
+    }
+    track_outstanding(r, s, (int64_t)size);
 }
 
 static void count_free(struct replay *r, uint64_t address)
@@ -94,11 +159,66 @@ static void count_free(struct replay *r, uint64_t address)
         r->summary.unmatched_frees++;
         return;
     }
-    struct stack_info *s = replay_stack(r, b.stack);
-    s->live_bytes -= b.size;
-    s->live_blocks--;
-    r->summary.live_bytes -= b.size;
-    r->summary.live_blocks--;
+    r->summary.freed_bytes += b.size;
+    forget_block(r, &b);
+}
+
+static int bound_reached_by_time(const struct window_bound *b, uint64_t now_ns, int after)
+{
+    return b->kind == BOUND_TIME && (after ? now_ns > b->ns : now_ns >= b->ns);
+}
+
+/* A time stamp: moves the clock and opens or closes a window bound by time. */
+static void advance_time(struct replay *r, uint64_t ns)
+{
+    if (ns < r->now_ns)
+        return; /* stamps from different sources may tie; time never goes back */
+    if (!r->window.closed && bound_reached_by_time(&r->window.until, ns, 1)) {
+        r->window.closed = 1;
+        r->window.close_ns = r->window.until.ns;
+    }
+    r->now_ns = ns;
+    r->summary.last_time_ns = ns;
+    series_clock_advance(&r->clock, ns);
+    if (!r->window.opened && bound_reached_by_time(&r->window.since, ns, 0)) {
+        r->window.opened = 1;
+        r->window.open_ns = ns;
+    }
+}
+
+static int is_bound_mark(const struct window_bound *b, const char *name)
+{
+    return b->kind == BOUND_MARK && strcmp(b->mark, name) == 0;
+}
+
+static int apply_mark(struct replay *r, const struct trace_record *rec)
+{
+    advance_time(r, rec->u.mark.ns);
+    const char *name = rec->u.mark.name;
+    int first = !timeline_find_mark(&r->timeline, name);
+    if (timeline_add_mark(&r->timeline, r->now_ns, (unsigned)rec->u.mark.origin, name) < 0)
+        return -1;
+    if (first && !r->window.opened && is_bound_mark(&r->window.since, name)) {
+        r->window.opened = 1;
+        r->window.open_ns = r->now_ns;
+    }
+    if (first && !r->window.closed && is_bound_mark(&r->window.until, name)) {
+        r->window.closed = 1;
+        r->window.close_ns = r->now_ns;
+    }
+    return 0;
+}
+
+static int apply_sample(struct replay *r, const struct trace_record *rec)
+{
+    advance_time(r, rec->u.sample.ns);
+    const struct replay_summary *s = &r->summary;
+    if (rec->u.sample.allocations != s->allocations || rec->u.sample.frees != s->frees)
+        r->timeline_mismatch = 1;
+    struct heap_point p = {r->now_ns,       s->live_bytes, s->live_blocks, s->allocations,
+                           s->frees,        s->allocated_bytes, s->freed_bytes,
+                           rec->u.sample.rss_bytes};
+    return timeline_add_point(&r->timeline, &p);
 }
 
 static int error_at(char *error, size_t len, const struct trace_record *rec, const char *what)
@@ -137,15 +257,26 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
             return error_at(error, error_len, rec, "allocation refers to an undefined stack");
         if (!rec->u.alloc.address)
             return error_at(error, error_len, rec, "allocation at address 0");
+        if (r->window.closed)
+            break;
         if (rec->type == TRACE_REC_REALLOC)
             count_free(r, rec->old_address);
         count_alloc(r, s, rec->u.alloc.address, rec->u.alloc.size, rec->u.alloc.stack);
         break;
     case TRACE_REC_FREE:
-        count_free(r, rec->u.free.address);
+        if (!r->window.closed)
+            count_free(r, rec->u.free.address);
         break;
     case TRACE_REC_TIME:
-        r->summary.last_time_ns = rec->u.time.ns;
+        advance_time(r, rec->u.time.ns);
+        break;
+    case TRACE_REC_SAMPLE:
+        if (apply_sample(r, rec) < 0)
+            return error_at(error, error_len, rec, "out of memory");
+        break;
+    case TRACE_REC_MARK:
+        if (apply_mark(r, rec) < 0)
+            return error_at(error, error_len, rec, "out of memory");
         break;
     case TRACE_REC_LOST:
         r->summary.lost_events += rec->u.lost.count;
@@ -163,6 +294,36 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
         break;
     }
     return 0;
+}
+
+static void note_age(const struct live_block *b, void *ctx)
+{
+    struct replay *r = ctx;
+    if (b->born & BORN_OUTSIDE_WINDOW)
+        return;
+    struct stack_info *s = replay_stack(r, b->stack);
+    if (b->born < s->oldest_born_ms)
+        s->oldest_born_ms = b->born;
+    if (b->born > s->youngest_born_ms)
+        s->youngest_born_ms = b->born;
+}
+
+void replay_finish(struct replay *r)
+{
+    if (!r->window.closed)
+        r->window.close_ns = r->now_ns;
+    series_clock_advance(&r->clock, r->window.close_ns);
+    uint32_t end = series_bucket(&r->clock, r->window.close_ns);
+    for (uint32_t i = 0; i < r->stack_count; i++) {
+        series_finish(&r->stacks[i].series, &r->clock, end);
+        r->stacks[i].oldest_born_ms = BORN_MS_MAX;
+        r->stacks[i].youngest_born_ms = 0;
+    }
+    series_finish(&r->unknown_stack.series, &r->clock, end);
+    series_finish(&r->heap_series, &r->clock, end);
+    r->unknown_stack.oldest_born_ms = BORN_MS_MAX;
+    r->unknown_stack.youngest_born_ms = 0;
+    live_map_each(&r->live, note_age, r);
 }
 
 enum trace_status replay_file(struct replay *r, const char *path, char *error, size_t error_len)
@@ -208,6 +369,8 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
     }
     if (s != TRACE_EOF)
         r->complete = 0;
+    if (s != TRACE_INVALID)
+        replay_finish(r);
     snprintf(error, error_len, "%s", s == TRACE_EOF ? "" : reader.error);
     trace_reader_close(&reader);
     return s;

@@ -1,7 +1,16 @@
 /* Replay of a trace: applies records in file order and keeps the books of a process, which
- * blocks are outstanding (live_map), per stack what it has outstanding and allocated in all,
- * and the module map the symbolizer needs. Memory grows with live blocks and distinct stacks,
- * never with the number of events.
+ * blocks are outstanding (live_map), per stack what it has outstanding and allocated in all
+ * and how its outstanding bytes evolved (growth.h), the heap time line and marks
+ * (timeline.h), and the module map the symbolizer needs. Memory grows with live blocks and
+ * distinct stacks, never with the number of events.
+ *
+ * Time: each record is placed at the latest time stamp before it in the stream (TIME, SAMPLE
+ * and MARK records carry one), which is within the writer's wake-up interval of when it
+ * happened.
+ *
+ * The window (replay_set_window, before replay_file): only blocks allocated inside it count
+ * as leaked, and the books close at its end ("what did the steady state leak?"). Without one
+ * the window is the whole trace.
  *
  * A frame is tied to the module that covered it when its STACK record was read, so a library
  * unloaded and replaced at the same address later still names the right file. */
@@ -10,23 +19,44 @@
 
 #include <stdint.h>
 
+#include "growth.h"
 #include "live_map.h"
 #include "symbolize.h"
+#include "timeline.h"
 #include "trace_reader.h"
 
 struct stack_info {
     uint32_t depth;
     uint64_t *frames;
     int32_t *modules;      /* symbolizer module index per frame, -1 if none covered it */
-    uint64_t live_bytes;   /* outstanding now */
+    uint64_t live_bytes;   /* outstanding now and allocated in the window: leaked */
     uint64_t live_blocks;
-    uint64_t alloc_bytes;  /* every allocation made from this stack */
+    uint64_t alloc_bytes;  /* every allocation made from this stack in the window */
     uint64_t alloc_blocks;
+    uint64_t outstanding_bytes; /* outstanding now, whenever allocated */
+    struct series series;       /* outstanding_bytes over time */
+    uint32_t oldest_born_ms, youngest_born_ms; /* of leaked blocks, set by replay_file */
+};
+
+/* A bound of the window: a time, or the first mark of a name. */
+struct window_bound {
+    enum { BOUND_NONE, BOUND_TIME, BOUND_MARK } kind;
+    uint64_t ns;
+    const char *mark;
+};
+
+struct replay_window {
+    struct window_bound since, until;
+    /* state while replaying */
+    int opened, closed;
+    uint64_t open_ns, close_ns; /* close_ns: the end of the books (the trace's end if open) */
 };
 
 struct replay_summary {
     uint64_t allocations, frees;
-    uint64_t live_bytes, live_blocks, peak_bytes;
+    uint64_t allocated_bytes, freed_bytes;
+    uint64_t live_bytes, live_blocks, peak_bytes; /* the whole heap */
+    uint64_t leaked_bytes, leaked_blocks;         /* outstanding and allocated in the window */
     uint64_t lost_events;
     uint64_t unmatched_frees; /* frees of blocks this process did not allocate (inherited) */
     uint64_t recovered_events; /* taken from the ring file a killed process left */
@@ -40,6 +70,12 @@ struct replay {
     struct live_map live;
     symbolizer *sym;
     struct replay_summary summary;
+    struct replay_window window;
+    uint64_t now_ns;            /* the latest time stamp read */
+    struct series_clock clock;
+    struct series heap_series;  /* the whole heap's outstanding bytes */
+    struct timeline timeline;
+    int timeline_mismatch;      /* a sample's totals disagreed with the books (lost events?) */
     struct {
         uint64_t pid, ppid, start_ns, depth;
         char exe[TRACE_MAX_PATH + 1];
@@ -51,11 +87,19 @@ struct replay {
 
 /* 0, or -1 on out of memory. */
 int replay_init(struct replay *r);
+/* Sets the window for the next replay_file. Each bound is NULL (the trace's start or end), a
+ * number of seconds since the start ("90", "2.5"), or else the name of a mark (its first
+ * occurrence); whether a named mark came is in r->window.opened and .closed afterwards. */
+void replay_set_window(struct replay *r, const char *since, const char *until);
 void replay_free(struct replay *r);
 
 /* Applies one decoded record. Returns 0, or -1 with `error` set when the record contradicts
  * the trace so far (a stack id out of sequence, a reference to an undefined stack). */
 int replay_apply(struct replay *r, const struct trace_record *rec, char *error, size_t error_len);
+
+/* After the last record (replay_file calls it): closes the window and the series, and dates
+ * the leaked blocks. */
+void replay_finish(struct replay *r);
 
 /* Reads and applies a whole trace, and for an unfinished one the ring file it left
  * (ring_recovery.h). Returns TRACE_EOF for a complete trace, TRACE_TRUNCATED (books up to the

@@ -20,19 +20,53 @@ static void frame_json(FILE *out, const struct suspect_frame *f)
     fputc('}', out);
 }
 
-static void suspect_json(FILE *out, size_t rank, const struct suspect *s)
+/* The outstanding bytes at the end of each bucket of the window. */
+static void series_json(FILE *out, const struct series *s, const struct suspect_list *list)
 {
+    fprintf(out, "{\"interval_s\": %.6f, \"bytes\": [", (double)list->bucket_width_ns / 1e9);
+    for (uint32_t b = list->first_bucket; b <= list->last_bucket && b < SERIES_BUCKETS; b++)
+        fprintf(out, "%s%" PRIu64, b > list->first_bucket ? ", " : "", series_at(s, b));
+    fputs("]}", out);
+}
+
+static void suspect_json(FILE *out, size_t rank, const struct suspect *s,
+                         const struct suspect_list *list)
+{
+    const struct growth_stats *g = &s->growth;
     fprintf(out,
             "    {\"rank\": %zu, \"leaked_bytes\": %" PRIu64 ", \"leaked_allocations\": %" PRIu64
             ", \"score\": %.6f, \"allocated_bytes\": %" PRIu64 ", \"allocations\": %" PRIu64
-            ",\n     \"stack\": [",
+            ",\n     \"growing\": %s, \"growth_bytes_per_s\": %.3f"
+            ", \"recent_growth_bytes_per_s\": %.3f, \"steadiness\": %.4f, \"freed_share\": %.4f"
+            ", \"oldest_age_s\": %.3f, \"youngest_age_s\": %.3f,\n     \"series\": ",
             rank, s->leaked_bytes, s->leaked_blocks, s->score, s->allocated_bytes,
-            s->allocated_blocks);
+            s->allocated_blocks, g->growing ? "true" : "false", g->growth_bytes_per_s,
+            g->recent_growth_bytes_per_s, g->steadiness, s->freed_share, s->oldest_age_s,
+            s->youngest_age_s);
+    series_json(out, s->series, list);
+    fputs(",\n     \"stack\": [", out);
     for (uint32_t i = 0; i < s->frame_count; i++) {
         fputs(i ? ",\n       " : "\n       ", out);
         frame_json(out, &s->frames[i]);
     }
     fputs("]}", out);
+}
+
+/* The window the books cover, and the marks, so that a reader can tell what was analysed. */
+static void window_json(FILE *out, const struct replay *r)
+{
+    const struct replay_window *w = &r->window;
+    fprintf(out, "  \"window\": {\"since_s\": %.3f, \"until_s\": %.3f},\n",
+            (double)w->open_ns / 1e9, (double)w->close_ns / 1e9);
+    fputs("  \"marks\": [", out);
+    for (size_t i = 0; i < r->timeline.mark_count; i++) {
+        const struct mark *m = &r->timeline.marks[i];
+        fprintf(out, "%s{\"name\": ", i ? ", " : "");
+        json_string(out, m->name);
+        fprintf(out, ", \"t_s\": %.3f, \"origin\": \"%s\"}", (double)m->ns / 1e9,
+                m->origin == TRACE_MARK_SIGNAL ? "signal" : "call");
+    }
+    fputs("],\n", out);
 }
 
 void report_json(FILE *out, const struct replay *r, const struct suspect_list *suspects)
@@ -52,12 +86,13 @@ void report_json(FILE *out, const struct replay *r, const struct suspect_list *s
             ", \"leaked_allocations\": %" PRIu64 ", \"lost_events\": %" PRIu64
             ", \"unmatched_frees\": %" PRIu64 ", \"recovered_events\": %" PRIu64
             ", \"stacks\": %u},\n",
-            s->allocations, s->frees, s->peak_bytes, s->live_bytes, s->live_blocks,
+            s->allocations, s->frees, s->peak_bytes, s->leaked_bytes, s->leaked_blocks,
             s->lost_events, s->unmatched_frees, s->recovered_events, r->stack_count);
+    window_json(out, r);
     fputs("  \"suspects\": [", out);
     for (size_t i = 0; i < suspects->count; i++) {
         fputs(i ? ",\n" : "\n", out);
-        suspect_json(out, i + 1, &suspects->items[i]);
+        suspect_json(out, i + 1, &suspects->items[i], suspects);
     }
     fputs(suspects->count ? "\n  ]\n}\n" : "]\n}\n", out);
 }

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "report.h"
+#include "sparkline.h"
 
 #define TEXT_FRAMES_SHOWN 12
+#define SPARKLINE_WIDTH 32
 
 /* "1,234,567" */
 static const char *grouped(uint64_t v, char *buf)
@@ -60,10 +62,50 @@ static const char *noun(uint64_t n, const char *singular, const char *plural)
     return n == 1 ? singular : plural;
 }
 
-static void summary_text(FILE *out, const struct replay *r, size_t total_suspects)
+/* The window's part of a series, as a sparkline. */
+static const char *window_sparkline(const struct series *s, const struct suspect_list *list,
+                                    char *out)
+{
+    uint64_t values[SERIES_BUCKETS];
+    size_t n = 0;
+    for (uint32_t b = list->first_bucket; b <= list->last_bucket && b < SERIES_BUCKETS; b++)
+        values[n++] = series_at(s, b);
+    return sparkline(values, n, SPARKLINE_WIDTH, out);
+}
+
+/* "2.5 KiB/s" */
+static const char *rate(double bytes_per_s, char *buf)
+{
+    char h[32];
+    if (bytes_per_s < 0)
+        bytes_per_s = 0;
+    snprintf(buf, 48, "%s/s", bytes_per_s < 1024 ? (snprintf(h, sizeof h, "%.0f B", bytes_per_s), h)
+                                                  : human((uint64_t)bytes_per_s, h));
+    return buf;
+}
+
+static void window_text(FILE *out, const struct replay *r)
+{
+    const struct replay_window *w = &r->window;
+    if (w->since.kind == BOUND_NONE && w->until.kind == BOUND_NONE)
+        return;
+    fputs("  window: blocks allocated ", out);
+    if (w->since.kind == BOUND_MARK)
+        fprintf(out, "after mark '%s' (%.2f s)", w->since.mark, (double)w->open_ns / 1e9);
+    else
+        fprintf(out, "from %.2f s", (double)w->open_ns / 1e9);
+    if (w->until.kind == BOUND_MARK)
+        fprintf(out, " until mark '%s' (%.2f s)", w->until.mark, (double)w->close_ns / 1e9);
+    else
+        fprintf(out, " until %.2f s", (double)w->close_ns / 1e9);
+    fputs(" and still outstanding then\n", out);
+}
+
+static void summary_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
 {
     const struct replay_summary *s = &r->summary;
-    char a[32], b[32], c[32];
+    size_t total_suspects = suspects->total;
+    char a[32], b[32], c[32], line[3 * SPARKLINE_WIDTH + 1];
     fprintf(out, "leakshim report: %s (pid %" PRIu64 "), %.1f s, %s\n",
             r->process.seen ? r->process.exe : "unknown program", r->process.pid,
             (double)s->last_time_ns / 1e9,
@@ -71,9 +113,13 @@ static void summary_text(FILE *out, const struct replay *r, size_t total_suspect
     fprintf(out, "  %s %s, %s %s, peak %s live\n", grouped(s->allocations, a),
             noun(s->allocations, "allocation", "allocations"), grouped(s->frees, b),
             noun(s->frees, "free", "frees"), human(s->peak_bytes, c));
-    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", human(s->live_bytes, a),
-            grouped(s->live_bytes, b), noun(s->live_bytes, "byte", "bytes"),
-            grouped(s->live_blocks, c), noun(s->live_blocks, "block", "blocks"), total_suspects,
+    if (suspects->last_bucket > suspects->first_bucket)
+        fprintf(out, "  heap %s  (live bytes, %.1f s)\n", window_sparkline(suspects->heap, suspects, line),
+                (double)(r->window.close_ns - r->window.open_ns) / 1e9);
+    window_text(out, r);
+    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", human(s->leaked_bytes, a),
+            grouped(s->leaked_bytes, b), noun(s->leaked_bytes, "byte", "bytes"),
+            grouped(s->leaked_blocks, c), noun(s->leaked_blocks, "block", "blocks"), total_suspects,
             noun(total_suspects, "stack", "stacks"));
     if (s->lost_events)
         fprintf(out, "  %" PRIu64 " EVENTS LOST: the leaks above may be false\n", s->lost_events);
@@ -90,14 +136,22 @@ static void summary_text(FILE *out, const struct replay *r, size_t total_suspect
 
 void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
 {
-    char a[32], b[32], c[32];
-    summary_text(out, r, suspects->total);
+    char a[32], b[32], c[32], d[48], line[3 * SPARKLINE_WIDTH + 1];
+    summary_text(out, r, suspects);
     for (size_t i = 0; i < suspects->count; i++) {
         const struct suspect *sp = &suspects->items[i];
-        fprintf(out, "\n#%zu  %s (%s %s) in %s %s, %.1f%% of leaked bytes\n", i + 1,
-                human(sp->leaked_bytes, a), grouped(sp->leaked_bytes, b),
-                noun(sp->leaked_bytes, "byte", "bytes"), grouped(sp->leaked_blocks, c),
-                noun(sp->leaked_blocks, "block", "blocks"), 100 * sp->score);
+        const struct growth_stats *g = &sp->growth;
+        fprintf(out, "\n#%zu  %s (%s %s) in %s %s, ", i + 1, human(sp->leaked_bytes, a),
+                grouped(sp->leaked_bytes, b), noun(sp->leaked_bytes, "byte", "bytes"),
+                grouped(sp->leaked_blocks, c), noun(sp->leaked_blocks, "block", "blocks"));
+        if (g->growing)
+            fprintf(out, "GROWING %s (steady %.0f%%)", rate(g->recent_growth_bytes_per_s, d),
+                    100 * g->steadiness);
+        else
+            fprintf(out, "not growing (%.0f%% of its blocks freed)", 100 * sp->freed_share);
+        if (suspects->last_bucket > suspects->first_bucket)
+            fprintf(out, "  %s", window_sparkline(sp->series, suspects, line));
+        fputc('\n', out);
         uint32_t shown = sp->frame_count < TEXT_FRAMES_SHOWN ? sp->frame_count : TEXT_FRAMES_SHOWN;
         for (uint32_t k = 0; k < shown; k++)
             frame_text(out, &sp->frames[k]);

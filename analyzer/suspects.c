@@ -6,14 +6,32 @@
 
 #define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
 
-static int by_leaked_bytes(const void *a, const void *b)
+static int by_leaked_bytes(const struct suspect *x, const struct suspect *y)
 {
-    const struct suspect *x = a, *y = b;
     if (x->leaked_bytes != y->leaked_bytes)
         return x->leaked_bytes > y->leaked_bytes ? -1 : 1;
     if (x->leaked_blocks != y->leaked_blocks)
         return x->leaked_blocks > y->leaked_blocks ? -1 : 1;
     return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+static int descending(double x, double y) { return (x < y) - (x > y); }
+
+static enum suspect_order sort_order; /* qsort has no context argument */
+
+static int in_order(const void *a, const void *b)
+{
+    const struct suspect *x = a, *y = b;
+    int c = 0;
+    switch (sort_order) {
+    case ORDER_SCORE: c = descending(x->score, y->score); break;
+    case ORDER_GROWTH: c = descending(x->growth.growth_bytes_per_s, y->growth.growth_bytes_per_s); break;
+    case ORDER_COUNT:
+        c = descending((double)x->leaked_blocks, (double)y->leaked_blocks);
+        break;
+    case ORDER_BYTES: break;
+    }
+    return c ? c : by_leaked_bytes(x, y);
 }
 
 static int is_allocator_entry(const sym_frame *f)
@@ -50,7 +68,8 @@ static int symbolize_suspect(struct replay *r, const struct stack_info *s, struc
     return 0;
 }
 
-static void fill(struct suspect *out, uint32_t id, const struct stack_info *s)
+static void fill(const struct replay *r, const struct suspect_list *list, struct suspect *out,
+                 uint32_t id, const struct stack_info *s)
 {
     memset(out, 0, sizeof *out);
     out->stack_id = id;
@@ -58,11 +77,28 @@ static void fill(struct suspect *out, uint32_t id, const struct stack_info *s)
     out->leaked_blocks = s->live_blocks;
     out->allocated_bytes = s->alloc_bytes;
     out->allocated_blocks = s->alloc_blocks;
+    out->freed_share = s->alloc_blocks ? (double)(s->alloc_blocks - s->live_blocks) / (double)s->alloc_blocks : 0;
+    double end_ms = (double)(r->window.close_ns / 1000000);
+    out->oldest_age_s = (end_ms - s->oldest_born_ms) / 1e3;
+    out->youngest_age_s = (end_ms - s->youngest_born_ms) / 1e3;
+    if (out->oldest_age_s < 0)
+        out->oldest_age_s = 0;
+    if (out->youngest_age_s < 0)
+        out->youngest_age_s = 0;
+    out->series = &s->series;
+    growth_stats_of(&s->series, list->first_bucket, list->last_bucket, list->bucket_width_ns,
+                    &out->growth);
 }
 
-int suspects_build(struct replay *r, size_t top, struct suspect_list *out)
+int suspects_build(struct replay *r, size_t top, enum suspect_order order,
+                   struct suspect_list *out)
 {
     memset(out, 0, sizeof *out);
+    out->bucket_width_ns = r->clock.width_ns;
+    out->last_bucket = series_bucket(&r->clock, r->window.close_ns);
+    uint32_t open = series_bucket(&r->clock, r->window.open_ns);
+    out->first_bucket = open ? open - 1 : 0; /* the value just before the window opened */
+    out->heap = &r->heap_series;
     size_t n = r->unknown_stack.live_blocks ? 1 : 0;
     for (uint32_t i = 0; i < r->stack_count; i++)
         n += r->stacks[i].live_blocks != 0;
@@ -71,16 +107,23 @@ int suspects_build(struct replay *r, size_t top, struct suspect_list *out)
         return -1;
     for (uint32_t i = 0; i < r->stack_count; i++)
         if (r->stacks[i].live_blocks)
-            fill(&out->items[out->count++], i, &r->stacks[i]);
+            fill(r, out, &out->items[out->count++], i, &r->stacks[i]);
     if (r->unknown_stack.live_blocks)
-        fill(&out->items[out->count++], TRACE_STACK_UNKNOWN, &r->unknown_stack);
-    qsort(out->items, out->count, sizeof *out->items, by_leaked_bytes);
+        fill(r, out, &out->items[out->count++], TRACE_STACK_UNKNOWN, &r->unknown_stack);
+    double best = 0;
+    for (size_t i = 0; i < out->count; i++)
+        if (growth_strength(&out->items[i].growth) > best)
+            best = growth_strength(&out->items[i].growth);
+    for (size_t i = 0; i < out->count; i++)
+        out->items[i].score = growth_score(&out->items[i].growth, out->items[i].leaked_bytes, best,
+                                           r->summary.leaked_bytes);
+    sort_order = order;
+    qsort(out->items, out->count, sizeof *out->items, in_order);
     out->total = out->count;
     if (top && out->count > top)
         out->count = top;
     for (size_t i = 0; i < out->count; i++) {
         struct suspect *sp = &out->items[i];
-        sp->score = r->summary.live_bytes ? (double)sp->leaked_bytes / (double)r->summary.live_bytes : 0;
         if (symbolize_suspect(r, replay_stack(r, sp->stack_id), sp) < 0)
             return -1;
     }

@@ -212,12 +212,24 @@ static void decode_payload(struct trace_reader *r, struct trace_record *rec, str
     case TRACE_REC_END:
         rec->u.end.events = get_u64(c);
         break;
+    case TRACE_REC_SAMPLE:
+        rec->u.sample.ns = get_u64(c);
+        rec->u.sample.rss_bytes = get_u64(c);
+        rec->u.sample.allocations = get_u64(c);
+        rec->u.sample.frees = get_u64(c);
+        rec->u.sample.allocated_bytes = get_u64(c);
+        break;
+    case TRACE_REC_MARK:
+        rec->u.mark.ns = get_u64(c);
+        rec->u.mark.origin = get_u64(c);
+        get_bytes(c, rec->u.mark.name, TRACE_MAX_MARK_NAME, 1);
+        break;
     default:
         break;
     }
 }
 
-static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_EXEC_FAILED; }
+static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_MARK; }
 
 /* After a zero type byte: the rest must be zeros too (space reserved, never written). */
 static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)

@@ -46,6 +46,13 @@ struct trace_record {
         struct {
             uint64_t events;
         } end;
+        struct {
+            uint64_t ns, rss_bytes, allocations, frees, allocated_bytes;
+        } sample;
+        struct {
+            uint64_t ns, origin;
+            char name[TRACE_MAX_MARK_NAME + 1];
+        } mark;
     } u;
     uint64_t old_address; /* TRACE_REC_REALLOC only */
 };

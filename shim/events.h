@@ -7,6 +7,7 @@
  *   EVENT_FREE                   | address
  *   EVENT_NOTHING                | (any words): a reservation whose call failed; skipped
  *   EVENT_EXEC, EVENT_EXEC_FAILED  (no payload): markers around an exec call
+ *   EVENT_MARK     aux = name length | name bytes, packed little-endian into words
  */
 #ifndef LEAKSHIM_EVENTS_H
 #define LEAKSHIM_EVENTS_H
@@ -18,6 +19,7 @@ enum event_type {
     EVENT_NOTHING = 4,
     EVENT_EXEC = 5,
     EVENT_EXEC_FAILED = 6,
+    EVENT_MARK = 7,
 };
 
 #define EVENT_ALLOC_FIXED_WORDS 3   /* header, address, size */

@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "events.h"
 #include "guard.h"
+#include "marks.h"
 #include "options.h"
 #include "record.h"
 #include "writer.h"
@@ -43,7 +44,10 @@ static int start(void)
         atfork_registered = 1;
     }
     recording_pid = getpid();
-    return writer_start(&options) == 0 ? SHIM_RECORDING : SHIM_OFF;
+    if (writer_start(&options) < 0)
+        return SHIM_OFF;
+    marks_watch_signal((int)options.mark_signal);
+    return SHIM_RECORDING;
 }
 
 int shim_start_slow(void)

@@ -10,6 +10,8 @@ struct shim_options {
     const char *output;     /* LEAKSHIM_OUTPUT: trace path template */
     unsigned depth;         /* LEAKSHIM_DEPTH: frames kept per stack */
     uint64_t buffer_bytes;  /* LEAKSHIM_BUFFER: size of the event ring */
+    uint64_t interval_ms;   /* LEAKSHIM_INTERVAL: time between heap samples */
+    unsigned mark_signal;   /* LEAKSHIM_MARK_SIGNAL: signal that drops a mark, 0 for none */
 };
 
 /* Parses the environment into `out` (no allocation; strings point into the environment). */

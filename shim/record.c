@@ -3,6 +3,7 @@
 #include "record.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "capture.h"
 #include "events.h"
@@ -40,6 +41,21 @@ void record_marker(unsigned type)
     int saved_errno = errno;
     uint64_t pos = ring_reserve(&writer_ring, 1);
     ring_commit(&writer_ring, pos, ring_header(type, 1, 0));
+    errno = saved_errno;
+}
+
+void record_mark(const char *name, size_t len)
+{
+    int saved_errno = errno;
+    uint32_t words = 1 + (uint32_t)((len + 7) / 8);
+    uint64_t pos = ring_reserve(&writer_ring, words);
+    for (uint32_t i = 1; i < words; i++) {
+        uint64_t word = 0;
+        size_t offset = (i - 1) * 8, n = len - offset < 8 ? len - offset : 8;
+        memcpy(&word, name + offset, n); /* little-endian: byte k of the name is byte k */
+        ring_put(&writer_ring, pos, i, word);
+    }
+    ring_commit(&writer_ring, pos, ring_header(EVENT_MARK, words, (uint32_t)len));
     errno = saved_errno;
 }
 

@@ -18,6 +18,8 @@ void record_alloc(void *address, size_t size);
 /* A marker without payload (EVENT_EXEC, EVENT_EXEC_FAILED). */
 void record_marker(unsigned type);
 void record_free(void *address);
+/* A mark named by the `len` (at most TRACE_MAX_MARK_NAME) bytes at `name`. */
+void record_mark(const char *name, size_t len);
 
 struct pending_realloc {
     uint64_t pos;

@@ -58,7 +58,19 @@ enum trace_record_type {
     TRACE_REC_EXEC = 10,
     /* (empty) the exec before it failed; the process went on */
     TRACE_REC_EXEC_FAILED = 11,
+    /* a point of the heap time line, written every sampling interval: ns since the start (as
+       TIME), resident set size in bytes (0 if unknown), and the writer's running totals of
+       allocations, frees and allocated bytes up to this point of the stream */
+    TRACE_REC_SAMPLE = 12,
+    /* ns since the start (as TIME), origin (enum trace_mark_origin), name (a string) */
+    TRACE_REC_MARK = 13,
 };
+
+enum trace_mark_origin {
+    TRACE_MARK_CALL = 1,   /* the program called leakshim_mark() */
+    TRACE_MARK_SIGNAL = 2, /* the operator sent LEAKSHIM_MARK_SIGNAL; named "signal-N" */
+};
+#define TRACE_MAX_MARK_NAME 255
 
 /* The stack id of an allocation whose stack could not be interned (out of memory). */
 #define TRACE_STACK_UNKNOWN 0xffffffffu

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "guard.h"
 #include "log.h"
 #include "modules.h"
+#include "resident.h"
 #include "tracefile.h"
 
 /* Stacks are arrays of 64-bit return addresses: a multiply-xor over whole words hashes them
@@ -37,7 +39,7 @@ static inline unsigned stack_hash(const void *key, size_t len)
 #define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = stack_hash((keyptr), (keylen)))
 #include "uthash.h"
 
-#define TIME_RECORD_INTERVAL_NS 10000000ull /* 10 ms */
+#define TIME_RECORD_INTERVAL_NS 1000000ull /* 1 ms */
 #define IDLE_WAIT_NS 10000000L              /* the consumer sleeps at most this long */
 #define STALL_LIMIT_NS 1000000000ull        /* give up on an uncommitted record after 1 s */
 
@@ -64,6 +66,7 @@ static struct {
     _Atomic int stop_requested;
     _Atomic uint64_t processed;
     _Atomic int modules_unloaded; /* set by dlclose: known ranges may hold other modules now */
+    _Atomic unsigned mark_signals; /* mark signals received (writer_note_mark_signal) */
     struct interned_stack *stacks;
     uint32_t next_stack_id;
     struct known_module *modules;
@@ -71,6 +74,10 @@ static struct {
     uint64_t last_address;
     uint64_t start_ns, start_realtime_ns, last_time_ns;
     uint64_t events, events_at_last_time;
+    /* the heap time line: running totals for SAMPLE records, and when the next is due */
+    uint64_t allocations, frees, allocated_bytes;
+    uint64_t sample_interval_ns, next_sample_ns;
+    unsigned signal_marks_written;
 } w;
 
 static uint64_t now_ns(clockid_t clock)
@@ -155,11 +162,17 @@ static void emit_process(unsigned depth)
     emit(TRACE_REC_PROCESS, &p);
 }
 
+/* ns since the trace started; every record that carries a time says it so */
+static uint64_t trace_time_ns(void)
+{
+    return now_ns(CLOCK_MONOTONIC) - w.start_ns;
+}
+
 static void emit_time_if_due(void)
 {
     if (w.events == w.events_at_last_time)
         return;
-    uint64_t t = now_ns(CLOCK_MONOTONIC) - w.start_ns;
+    uint64_t t = trace_time_ns();
     if (t - w.last_time_ns < TIME_RECORD_INTERVAL_NS)
         return;
     struct payload p;
@@ -168,6 +181,50 @@ static void emit_time_if_due(void)
     emit(TRACE_REC_TIME, &p);
     w.last_time_ns = t;
     w.events_at_last_time = w.events;
+}
+
+/* A point of the heap time line (TRACE_REC_SAMPLE), at the stream's current position. */
+static void emit_sample(uint64_t t)
+{
+    struct payload p;
+    p.len = 0;
+    put_u64(&p, t);
+    put_u64(&p, resident_bytes());
+    put_u64(&p, w.allocations);
+    put_u64(&p, w.frees);
+    put_u64(&p, w.allocated_bytes);
+    emit(TRACE_REC_SAMPLE, &p);
+    w.last_time_ns = t;
+    w.events_at_last_time = w.events;
+}
+
+static void emit_mark(enum trace_mark_origin origin, const char *name, size_t len)
+{
+    struct payload p;
+    p.len = 0;
+    uint64_t t = trace_time_ns();
+    put_u64(&p, t);
+    put_u64(&p, origin);
+    put_bytes(&p, name, len);
+    emit(TRACE_REC_MARK, &p);
+    w.last_time_ns = t;
+    w.events_at_last_time = w.events;
+}
+
+/* Between ring records: the marks that signals asked for, and the heap sample when due. */
+static void emit_periodic(void)
+{
+    unsigned received = atomic_load_explicit(&w.mark_signals, memory_order_relaxed);
+    while (w.signal_marks_written != received) {
+        char name[32];
+        int n = snprintf(name, sizeof name, "signal-%u", ++w.signal_marks_written);
+        emit_mark(TRACE_MARK_SIGNAL, name, (size_t)n);
+    }
+    uint64_t t = trace_time_ns();
+    if (t >= w.next_sample_ns) {
+        emit_sample(t);
+        w.next_sample_ns = t - t % w.sample_interval_ns + w.sample_interval_ns;
+    }
 }
 
 /* --- the module map ------------------------------------------------------------------- */
@@ -323,6 +380,8 @@ static void encode_event(const uint64_t *rec)
     switch (ring_header_type(rec[0])) {
     case EVENT_ALLOC: {
         uint32_t id = intern_stack(rec + EVENT_ALLOC_FIXED_WORDS, depth);
+        w.allocations++;
+        w.allocated_bytes += rec[2];
         put_address(&p, rec[1]);
         put_u64(&p, rec[2]);
         put_u64(&p, id);
@@ -332,14 +391,18 @@ static void encode_event(const uint64_t *rec)
     case EVENT_FREE:
         put_address(&p, rec[1]);
         emit(TRACE_REC_FREE, &p);
+        w.frees++;
         break;
     case EVENT_REALLOC: {
+        w.frees++; /* the analyzer counts a realloc as a free and an allocation, as here */
         if (rec[2] == 0) { /* realloc(p, 0) freed p */
             put_address(&p, rec[1]);
             emit(TRACE_REC_FREE, &p);
             break;
         }
         uint32_t id = intern_stack(rec + EVENT_REALLOC_FIXED_WORDS, depth);
+        w.allocations++;
+        w.allocated_bytes += rec[3];
         put_address(&p, rec[1]);
         put_i64(&p, (int64_t)(rec[2] - rec[1]));
         w.last_address = rec[2];
@@ -349,6 +412,7 @@ static void encode_event(const uint64_t *rec)
         break;
     }
     case EVENT_EXEC:
+        emit_sample(trace_time_ns()); /* the image's heap as it ends */
         emit(TRACE_REC_EXEC, &p);
         flush_plain();
         tracefile_trim(&w.file); /* a replaced image leaves no reserved space ... */
@@ -358,6 +422,15 @@ static void encode_event(const uint64_t *rec)
         emit(TRACE_REC_EXEC_FAILED, &p);
         tracefile_map_again(&w.file);
         return;
+    case EVENT_MARK: {
+        char name[TRACE_MAX_MARK_NAME + 8];
+        size_t len = ring_header_aux(rec[0]);
+        if (len > TRACE_MAX_MARK_NAME || len > (ring_header_words(rec[0]) - 1) * 8)
+            return;
+        memcpy(name, rec + 1, len);
+        emit_mark(TRACE_MARK_CALL, name, len);
+        return;
+    }
     default: /* EVENT_NOTHING */
         return;
     }
@@ -379,10 +452,13 @@ static unsigned drain(void)
         commit_event(atomic_load_relaxed_u64(&writer_ring.tail), n);
         ring_release(&writer_ring, n);
         atomic_fetch_add_explicit(&w.processed, n, memory_order_release);
-        if ((++handled & 255) == 0)
+        if ((++handled & 255) == 0) {
             emit_time_if_due();
+            emit_periodic();
+        }
     }
     emit_time_if_due();
+    emit_periodic();
     flush_plain();
     return handled;
 }
@@ -444,8 +520,10 @@ int writer_start(const struct shim_options *options)
         tracefile_close(&w.file);
         return -1;
     }
+    w.sample_interval_ns = options->interval_ms * 1000000ull;
     emit_process(options->depth);
     modules_scan(add_module, NULL);
+    emit_periodic(); /* the time line's first point: nothing allocated yet */
     flush_plain();
 
     sigset_t all, old;
@@ -493,6 +571,12 @@ static void reset_state(int release)
     memset(futile_pages, 0, sizeof futile_pages);
 }
 
+void writer_note_mark_signal(void)
+{
+    atomic_fetch_add_explicit(&w.mark_signals, 1, memory_order_relaxed);
+    ring_wake_consumer(&writer_ring);
+}
+
 void writer_note_unload(void)
 {
     atomic_store(&w.modules_unloaded, 1);
@@ -505,6 +589,7 @@ void writer_stop(void)
     atomic_store(&w.stop_requested, 1);
     ring_wake_consumer(&writer_ring);
     pthread_join(w.thread, NULL);
+    emit_sample(trace_time_ns()); /* the time line's last point: the heap at exit */
     struct payload p;
     p.len = 0;
     put_u64(&p, w.events);

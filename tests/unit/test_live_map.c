@@ -18,7 +18,7 @@
 
 static struct live_block block(uint64_t address, uint64_t size, uint32_t stack)
 {
-    struct live_block b = {address, size, stack};
+    struct live_block b = {address, size, stack, 0};
     return b;
 }
 

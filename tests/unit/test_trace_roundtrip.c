@@ -291,7 +291,8 @@ static void test_roundtrip(void **state)
     char template[PATH_MAX];
     snprintf(template, sizeof template, "%s/trace.%%p", dir);
     snprintf(trace_path, sizeof trace_path, "%s/trace.%d", dir, (int)getpid());
-    struct shim_options options = {.output = template, .depth = 64, .buffer_bytes = 1 << 20};
+    struct shim_options options = {.output = template, .depth = 64, .buffer_bytes = 1 << 20,
+                                   .interval_ms = 100};
     make_stacks();
 
     shim_guard = 1;
@@ -360,15 +361,27 @@ static void test_roundtrip(void **state)
     size_t modules = 0, self_found = 0, e = 0;
     static struct { uint64_t start, end; char path[TRACE_MAX_PATH + 1]; } seen_modules[256];
     uint64_t last_offset = rec.offset, last_time = 0, times = 0, decoded_events = 0;
+    uint64_t samples = 0, last_sample = 0, allocations = 0, frees = 0, allocated_bytes = 0;
     while ((s = trace_reader_next(&reader, &rec)) == TRACE_OK) {
         assert_true(rec.offset > last_offset);
         last_offset = rec.offset;
         if (rec.type == TRACE_REC_TIME) {
-            /* at most every 10 ms, after an event, increasing */
+            /* at most every 1 ms, after an event, increasing */
             assert_true(decoded_events > 0);
-            assert_true(rec.u.time.ns >= last_time + 10000000ull);
+            assert_true(rec.u.time.ns >= last_time + 1000000ull);
             last_time = rec.u.time.ns;
             times++;
+            continue;
+        }
+        if (rec.type == TRACE_REC_SAMPLE) {
+            /* the writer's running totals match the events before it, exactly */
+            assert_int_equal(rec.u.sample.allocations, allocations);
+            assert_int_equal(rec.u.sample.frees, frees);
+            assert_int_equal(rec.u.sample.allocated_bytes, allocated_bytes);
+            assert_true(rec.u.sample.rss_bytes > 1 << 20);
+            assert_true(samples == 0 || rec.u.sample.ns >= last_sample);
+            last_sample = last_time = rec.u.sample.ns;
+            samples++;
             continue;
         }
         if (rec.type == TRACE_REC_MODULE) {
@@ -417,6 +430,8 @@ static void test_roundtrip(void **state)
             assert_int_equal(rec.u.alloc.size, x->size);
             assert_int_equal(rec.u.alloc.stack, x->stack);
             decoded_events++;
+            allocations++;
+            allocated_bytes += x->size;
             break;
         case TRACE_REC_REALLOC:
             assert_int_equal(rec.old_address, x->old_address);
@@ -424,10 +439,14 @@ static void test_roundtrip(void **state)
             assert_int_equal(rec.u.alloc.size, x->size);
             assert_int_equal(rec.u.alloc.stack, x->stack);
             decoded_events++;
+            allocations++;
+            frees++;
+            allocated_bytes += x->size;
             break;
         case TRACE_REC_FREE:
             assert_int_equal(rec.u.free.address, x->address);
             decoded_events++;
+            frees++;
             break;
         default:
             fail_msg("unexpected record type %u at offset %llu", rec.type,
@@ -443,6 +462,8 @@ static void test_roundtrip(void **state)
     assert_int_equal(self_found, 1);
     assert_true(modules >= 2); /* this binary and at least libc */
     assert_int_equal(next_stack_id, 6);
+    /* the time line's first point (nothing yet) and last (every event) at least */
+    assert_true(samples >= 2);
     /* END is last and the file ends right after it */
     assert_int_equal(trace_reader_next(&reader, &rec), TRACE_EOF);
     trace_reader_close(&reader);
