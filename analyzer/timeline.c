@@ -28,12 +28,15 @@ int timeline_add_point(struct timeline *t, const struct heap_point *p)
 
 int timeline_add_mark(struct timeline *t, uint64_t ns, unsigned origin, const char *name)
 {
-    char *copy = strdup(name);
-    if (!copy || grow((void **)&t->marks, &t->mark_capacity, t->mark_count, sizeof *t->marks) < 0) {
-        free(copy);
+    if (grow((void **)&t->marks, &t->mark_capacity, t->mark_count, sizeof *t->marks) < 0)
         return -1;
-    }
-    t->marks[t->mark_count++] = (struct mark){ns, origin, copy};
+    struct mark *m = &t->marks[t->mark_count];
+    m->ns = ns;
+    m->origin = origin;
+    m->name = strdup(name);
+    if (!m->name)
+        return -1;
+    t->mark_count++;
     return 0;
 }
 
