@@ -92,9 +92,14 @@ static int apply_record(struct recovery *rc, const uint64_t *rec, uint32_t n)
             out.u.alloc.size = rec[realloc_ ? 3 : 2];
             out.u.alloc.stack = (uint32_t)id;
         }
-    } else if (type == EVENT_MARK && depth <= TRACE_MAX_MARK_NAME && (uint64_t)(n - 1) * 8 >= depth) {
+    } else if (type == EVENT_MARK && depth == MARK_AUX_SIGNAL && n == 2) {
         out.type = TRACE_REC_MARK;
         out.u.mark.ns = rc->r->now_ns; /* the ring has no times: as late as the trace knows */
+        out.u.mark.origin = TRACE_MARK_SIGNAL;
+        snprintf(out.u.mark.name, sizeof out.u.mark.name, "signal-%llu", (unsigned long long)rec[1]);
+    } else if (type == EVENT_MARK && depth <= TRACE_MAX_MARK_NAME && (uint64_t)(n - 1) * 8 >= depth) {
+        out.type = TRACE_REC_MARK;
+        out.u.mark.ns = rc->r->now_ns;
         out.u.mark.origin = TRACE_MARK_CALL;
         memcpy(out.u.mark.name, rec + 1, depth);
         out.u.mark.name[depth] = 0;

@@ -7,7 +7,8 @@
  *   EVENT_FREE                   | address
  *   EVENT_NOTHING                | (any words): a reservation whose call failed; skipped
  *   EVENT_EXEC, EVENT_EXEC_FAILED  (no payload): markers around an exec call
- *   EVENT_MARK     aux = name length | name bytes, packed little-endian into words
+ *   EVENT_MARK     aux = name length | name bytes, packed little-endian into words (a call)
+ *                  aux = MARK_AUX_SIGNAL  | n: the mark "signal-n"
  */
 #ifndef LEAKSHIM_EVENTS_H
 #define LEAKSHIM_EVENTS_H
@@ -25,5 +26,6 @@ enum event_type {
 #define EVENT_ALLOC_FIXED_WORDS 3   /* header, address, size */
 #define EVENT_REALLOC_FIXED_WORDS 4 /* header, old, new, size */
 #define EVENT_FREE_WORDS 2
+#define MARK_AUX_SIGNAL 0x10000u /* above every name length */
 
 #endif

@@ -21,6 +21,7 @@ static pid_t recording_pid;  /* the process whose trace the writer writes */
 static void after_fork_in_child(void)
 {
     writer_forget_after_fork();
+    marks_reset_after_fork();
     atomic_store(&shim_state, tracing_refused ? SHIM_OFF : SHIM_UNINIT);
 }
 

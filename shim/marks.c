@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "guard.h"
@@ -24,12 +25,26 @@ EXPORT void leakshim_record_mark(const char *name)
     shim_guard--;
 }
 
+static _Atomic unsigned signals_received;
+
 static void on_mark_signal(int signal)
 {
     (void)signal;
     int saved_errno = errno;
-    writer_note_mark_signal();
+    unsigned n = atomic_fetch_add_explicit(&signals_received, 1, memory_order_relaxed) + 1;
+    if (!shim_guard && atomic_load_explicit(&shim_state, memory_order_acquire) == SHIM_RECORDING) {
+        shim_guard++;
+        record_signal_mark(n);
+        shim_guard--;
+    } else {
+        writer_note_mark_signal(n);
+    }
     errno = saved_errno;
+}
+
+void marks_reset_after_fork(void)
+{
+    atomic_store_explicit(&signals_received, 0, memory_order_relaxed);
 }
 
 void marks_watch_signal(int signal)

@@ -59,6 +59,15 @@ void record_mark(const char *name, size_t len)
     errno = saved_errno;
 }
 
+void record_signal_mark(unsigned n)
+{
+    int saved_errno = errno;
+    uint64_t pos = ring_reserve(&writer_ring, 2);
+    ring_put(&writer_ring, pos, 1, n);
+    ring_commit(&writer_ring, pos, ring_header(EVENT_MARK, 2, MARK_AUX_SIGNAL));
+    errno = saved_errno;
+}
+
 void record_free(void *address)
 {
     int saved_errno = errno;

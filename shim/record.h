@@ -20,6 +20,8 @@ void record_marker(unsigned type);
 void record_free(void *address);
 /* A mark named by the `len` (at most TRACE_MAX_MARK_NAME) bytes at `name`. */
 void record_mark(const char *name, size_t len);
+/* The mark "signal-n" (async-signal-safe, as every function here). */
+void record_signal_mark(unsigned n);
 
 struct pending_realloc {
     uint64_t pos;

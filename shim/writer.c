@@ -66,7 +66,7 @@ static struct {
     _Atomic int stop_requested;
     _Atomic uint64_t processed;
     _Atomic int modules_unloaded; /* set by dlclose: known ranges may hold other modules now */
-    _Atomic unsigned mark_signals; /* mark signals received (writer_note_mark_signal) */
+    _Atomic unsigned mark_signals; /* the latest signal mark asked for by writer_note_mark_signal */
     struct interned_stack *stacks;
     uint32_t next_stack_id;
     struct known_module *modules;
@@ -211,15 +211,20 @@ static void emit_mark(enum trace_mark_origin origin, const char *name, size_t le
     w.events_at_last_time = w.events;
 }
 
+/* The signal marks up to "signal-n" not written yet, in order. */
+static void emit_signal_marks(unsigned n)
+{
+    while (w.signal_marks_written < n) {
+        char name[32];
+        int len = snprintf(name, sizeof name, "signal-%u", ++w.signal_marks_written);
+        emit_mark(TRACE_MARK_SIGNAL, name, (size_t)len);
+    }
+}
+
 /* Between ring records: the marks that signals asked for, and the heap sample when due. */
 static void emit_periodic(void)
 {
-    unsigned received = atomic_load_explicit(&w.mark_signals, memory_order_relaxed);
-    while (w.signal_marks_written != received) {
-        char name[32];
-        int n = snprintf(name, sizeof name, "signal-%u", ++w.signal_marks_written);
-        emit_mark(TRACE_MARK_SIGNAL, name, (size_t)n);
-    }
+    emit_signal_marks(atomic_load_explicit(&w.mark_signals, memory_order_relaxed));
     uint64_t t = trace_time_ns();
     if (t >= w.next_sample_ns) {
         emit_sample(t);
@@ -423,6 +428,11 @@ static void encode_event(const uint64_t *rec)
         tracefile_map_again(&w.file);
         return;
     case EVENT_MARK: {
+        if (ring_header_aux(rec[0]) == MARK_AUX_SIGNAL) {
+            if (ring_header_words(rec[0]) == 2 && rec[1] <= UINT32_MAX)
+                emit_signal_marks((unsigned)rec[1]);
+            return;
+        }
         char name[TRACE_MAX_MARK_NAME + 8];
         size_t len = ring_header_aux(rec[0]);
         if (len > TRACE_MAX_MARK_NAME || len > (ring_header_words(rec[0]) - 1) * 8)
@@ -571,9 +581,13 @@ static void reset_state(int release)
     memset(futile_pages, 0, sizeof futile_pages);
 }
 
-void writer_note_mark_signal(void)
+void writer_note_mark_signal(unsigned n)
 {
-    atomic_fetch_add_explicit(&w.mark_signals, 1, memory_order_relaxed);
+    unsigned seen = atomic_load_explicit(&w.mark_signals, memory_order_relaxed);
+    while (seen < n && !atomic_compare_exchange_weak_explicit(&w.mark_signals, &seen, n,
+                                                                 memory_order_relaxed,
+                                                                 memory_order_relaxed))
+        ;
     ring_wake_consumer(&writer_ring);
 }
 

@@ -26,9 +26,9 @@ void writer_sync(void);
  * before the next stack it reads the module map again and writes every stack anew. */
 void writer_note_unload(void);
 
-/* Asks for a mark "signal-N" at the stream's current position. Async-signal-safe: counts and
- * wakes the writer, which writes the mark. */
-void writer_note_mark_signal(void);
+/* Asks for the marks "signal-1" .. "signal-n" not written yet, at the stream's position when
+ * the writer next wakes. Async-signal-safe: stores n and wakes the writer. */
+void writer_note_mark_signal(unsigned n);
 
 /* Drains everything, writes the END record, closes the trace and joins the thread. */
 void writer_stop(void);

@@ -25,7 +25,10 @@ def test_depth(t):
 def test_bad_values_reported_once(t):
     exe = t.build("threads.c")  # many threads: still one message
     for var, value in (("LEAKSHIM_DEPTH", "lots"), ("LEAKSHIM_DEPTH", "0"), ("LEAKSHIM_BUFFER", "12Q"),
-                       ("LEAKSHIM_BUFFER", "1K")):
+                       ("LEAKSHIM_BUFFER", "1K"), ("LEAKSHIM_INTERVAL", "5ms"),
+                       ("LEAKSHIM_INTERVAL", "fast"), ("LEAKSHIM_INTERVAL", "2h"),
+                       ("LEAKSHIM_MARK_SIGNAL", "KILL"), ("LEAKSHIM_MARK_SIGNAL", "SIGSEGV"),
+                       ("LEAKSHIM_MARK_SIGNAL", "9"), ("LEAKSHIM_MARK_SIGNAL", "RTMIN+99")):
         r = t.run([exe], env={var: value}, timeout=120)
         if not t.check(r.rc == 0 and len(r.traces) == 1,
                        f"{var}={value}: {signame(r.rc)}, {len(r.traces)} traces; {tail(r.stderr)}"):
@@ -37,6 +40,19 @@ def test_bad_values_reported_once(t):
         if var == "LEAKSHIM_DEPTH":  # the default, 64, keeps every frame of these stacks
             t.check(any(f.get("function") == "main" for s in rep["suspects"] for f in s["stack"]),
                     f"{var}={value}: no stack reaches main")
+
+
+def test_interval_and_mark_signal_values(t):
+    """Good spellings of the new settings pass without a warning (test_growth checks that the
+    interval takes effect, and the signal mark)."""
+    exe = t.build("threads.c")
+    for env in ({"LEAKSHIM_INTERVAL": "2s"}, {"LEAKSHIM_INTERVAL": "250"},
+                {"LEAKSHIM_MARK_SIGNAL": "SIGUSR1"}, {"LEAKSHIM_MARK_SIGNAL": "rtmin+2"},
+                {"LEAKSHIM_MARK_SIGNAL": "RTMIN+2"}, {"LEAKSHIM_MARK_SIGNAL": "off"}):
+        r = t.run([exe], env=env, timeout=120)
+        want_warning = env.get("LEAKSHIM_MARK_SIGNAL") == "rtmin+2"  # names are upper case
+        t.check((b"leakshim" in r.stderr) == want_warning, f"{env}: stderr {tail(r.stderr)}")
+        t.check(r.rc == 0 and len(r.traces) == 1, f"{env}: {signame(r.rc)}, {len(r.traces)} traces")
 
 
 def test_small_buffer_loses_nothing(t):
