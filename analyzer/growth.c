@@ -43,6 +43,8 @@ int series_update(struct series *s, const struct series_clock *c, uint64_t t_ns,
 {
     catch_up(s, c);
     uint32_t b = series_bucket(c, t_ns);
+    if (b >= SERIES_BUCKETS) /* a time beyond the clock (not advanced for it): the last bucket */
+        b = SERIES_BUCKETS - 1;
     if (!s->values) {
         s->values = calloc(SERIES_BUCKETS, sizeof *s->values);
         if (!s->values)

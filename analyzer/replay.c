@@ -179,7 +179,8 @@ static void advance_time(struct replay *r, uint64_t ns)
     }
     r->now_ns = ns;
     r->summary.last_time_ns = ns;
-    series_clock_advance(&r->clock, ns);
+    if (!r->window.closed) /* the series end with the books: all their buckets are the window's */
+        series_clock_advance(&r->clock, ns);
     if (!r->window.opened && bound_reached_by_time(&r->window.since, ns, 0)) {
         r->window.opened = 1;
         r->window.open_ns = ns;
