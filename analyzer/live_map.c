@@ -1,4 +1,8 @@
-/* Open-addressing live-block map; see live_map.h. Load factor stays below 1/2. */
+/* Open-addressing live-block map; see live_map.h. The load factor stays at most 1/4: replay
+ * spends most of its time here, and on a churn trace (3M frees, 3M mallocs, about 4,100 live)
+ * going from at most 1/2 to at most 1/4 took replay from 22 to 18 ns per event, since probe
+ * runs and backward shifts, loops of unpredictable length, get rarer (at most 3/4: 34 ns).
+ * That costs 4 slots of 24 bytes per live block, still in proportion to live blocks only. */
 #include "live_map.h"
 
 #include <stdlib.h>
@@ -49,7 +53,7 @@ static int grow(struct live_map *m)
 
 int live_map_put(struct live_map *m, const struct live_block *b, struct live_block *replaced)
 {
-    if (2 * (m->count + 1) > m->capacity && grow(m) < 0)
+    if (4 * (m->count + 1) > m->capacity && grow(m) < 0)
         return -1;
     size_t mask = m->capacity - 1;
     for (size_t i = slot_of(b->address, mask);; i = (i + 1) & mask) {

@@ -1,5 +1,6 @@
-/* Trace decoding; see trace_reader.h. The buffer holds at most one maximal record plus one
- * read-ahead block; records are decoded in place from it. */
+/* Trace decoding; see trace_reader.h. File input: the buffer holds at most one maximal record
+ * plus one read block; records are decoded in place from it. Memory input is decoded where it
+ * lies. */
 #include "trace_reader.h"
 
 #include <errno.h>
@@ -10,8 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_BLOCK (1u << 16)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the fast varint decoder loads little-endian words"
+#endif
+
+#define READ_BLOCK (1u << 18)
 #define BUFFER_SIZE (TRACE_MAX_RECORD_LEN + 1 + VARINT_MAX_LEN + READ_BLOCK)
+/* Bytes from a record's type byte that the fast path needs in the buffer: the type, a one-byte
+ * length, the longest payload such a length allows, and the slack after it. */
+#define FAST_WINDOW (2 + 0x7f + TRACE_READER_SLACK)
 
 static enum trace_status fail(struct trace_reader *r, enum trace_status s, const char *fmt, ...)
 {
@@ -23,19 +31,34 @@ static enum trace_status fail(struct trace_reader *r, enum trace_status s, const
     return s;
 }
 
-/* Makes at least `need` bytes available from buf_pos, unless the file ends first. Returns the
+/* Reads into the free part of the buffer, as much as fits in one block. Returns the bytes read;
+ * 0 at the end of the file or on an error (r->read_errno then says which). */
+static size_t read_more(struct trace_reader *r)
+{
+    size_t room = BUFFER_SIZE - r->buf_len;
+    for (;;) {
+        ssize_t got = read(r->fd, r->owned + r->buf_len, room < READ_BLOCK ? room : READ_BLOCK);
+        if (got >= 0)
+            return (size_t)got;
+        if (errno != EINTR) {
+            r->read_errno = errno;
+            return 0;
+        }
+    }
+}
+
+/* Makes at least `need` bytes available from buf_pos, unless the input ends first. Returns the
  * number available. */
 static size_t fill(struct trace_reader *r, size_t need)
 {
     while (r->buf_len - r->buf_pos < need && !r->at_eof) {
         if (r->buf_pos) {
-            memmove(r->buf, r->buf + r->buf_pos, r->buf_len - r->buf_pos);
+            memmove(r->owned, r->owned + r->buf_pos, r->buf_len - r->buf_pos);
             r->buf_len -= r->buf_pos;
             r->buf_offset += r->buf_pos;
             r->buf_pos = 0;
         }
-        size_t room = BUFFER_SIZE - r->buf_len;
-        size_t got = fread(r->buf + r->buf_len, 1, room < READ_BLOCK ? room : READ_BLOCK, r->file);
+        size_t got = read_more(r);
         r->buf_len += got;
         if (got == 0)
             r->at_eof = 1;
@@ -45,15 +68,12 @@ static size_t fill(struct trace_reader *r, size_t need)
 
 static enum trace_status start(struct trace_reader *r)
 {
-    r->buf = malloc(BUFFER_SIZE);
-    if (!r->buf) {
-        fclose(r->file);
-        return fail(r, TRACE_INVALID, "out of memory");
-    }
-    uint8_t *h = r->buf;
+    const uint8_t *h = r->buf;
     size_t got = fill(r, TRACE_HEADER_LEN);
     enum trace_status s = TRACE_OK;
-    if (got == 0)
+    if (r->read_errno)
+        s = fail(r, TRACE_INVALID, "cannot read: %s", strerror(r->read_errno));
+    else if (got == 0)
         s = fail(r, TRACE_INVALID, "empty file, not a leakshim trace");
     else if (got < TRACE_MAGIC_LEN || memcmp(h, TRACE_MAGIC, TRACE_MAGIC_LEN) != 0)
         s = fail(r, TRACE_INVALID, "offset 0: bad magic number, not a leakshim trace");
@@ -74,6 +94,7 @@ static enum trace_status start(struct trace_reader *r)
 enum trace_status trace_reader_open(struct trace_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
+    r->fd = -1;
     r->path = path;
     /* Non-blocking, so that a FIFO or device named as a trace cannot hang the open. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -85,11 +106,14 @@ enum trace_status trace_reader_open(struct trace_reader *r, const char *path)
         close(fd);
         return fail(r, TRACE_INVALID, is_dir ? "is a directory, not a trace" : "not a regular file, not a trace");
     }
-    r->file = fdopen(fd, "rb");
-    if (!r->file) {
+    r->owned = malloc(BUFFER_SIZE);
+    if (!r->owned) {
         close(fd);
-        return fail(r, TRACE_INVALID, "cannot read: %s", strerror(errno));
+        return fail(r, TRACE_INVALID, "out of memory");
     }
+    r->fd = fd;
+    r->buf = r->owned;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return start(r);
 }
 
@@ -97,37 +121,75 @@ enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *d
                                            const char *name)
 {
     memset(r, 0, sizeof *r);
+    r->fd = -1;
     r->path = name;
-    r->file = n ? fmemopen((void *)data, n, "rb") : fopen("/dev/null", "rb");
-    if (!r->file)
-        return fail(r, TRACE_INVALID, "cannot read: %s", strerror(errno));
+    r->buf = data;
+    r->buf_len = n;
+    r->at_eof = 1;
     return start(r);
 }
 
 void trace_reader_close(struct trace_reader *r)
 {
-    if (r->file)
-        fclose(r->file);
-    free(r->buf);
-    r->file = NULL;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->owned);
+    r->fd = -1;
+    r->owned = NULL;
     r->buf = NULL;
+    r->buf_len = r->buf_pos = 0;
 }
 
 /* --- payload decoding ------------------------------------------------------------------ */
 
+/* The payload of one record, [p, end). `slack`: TRACE_READER_SLACK bytes after `end` are
+ * readable too, so varints may be loaded a word at a time. After a failure `bad` is set and
+ * every later read gives 0; p never passes end. */
 struct cursor {
     const uint8_t *p, *end;
-    int bad;
+    int bad, slack;
 };
+
+/* Decodes the varint at q from one 8-byte load when it ends within those 8 bytes (up to 56
+ * bits; 8 bytes at q must be readable). Returns the byte after it, or NULL when it is longer:
+ * the caller then decodes it byte by byte. */
+static inline const uint8_t *varint_get_word(const uint8_t *q, uint64_t *v)
+{
+    uint64_t x;
+    memcpy(&x, q, sizeof x);
+    uint64_t stops = ~x & 0x8080808080808080ull; /* bytes without a continuation bit */
+    if (__builtin_expect(stops == 0, 0))
+        return NULL;
+    unsigned last_bit = (unsigned)__builtin_ctzll(stops); /* 8 * (length - 1) + 7 */
+    x &= ~0ull >> (63 - last_bit) & 0x7f7f7f7f7f7f7f7full; /* the varint's bytes, 7 bits each */
+    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+    x = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+    *v = x;
+    return q + (last_bit >> 3) + 1;
+}
 
 static inline uint64_t get_u64(struct cursor *c)
 {
-    if (__builtin_expect(c->p < c->end && *c->p < 0x80, 1)) /* most fields fit in one byte */
-        return c->bad ? 0 : *c->p++;
     uint64_t v = 0;
-    if (!c->bad && varint_get(&c->p, c->end, &v) < 0)
+    if (__builtin_expect(c->slack, 1)) {
+        const uint8_t *q = varint_get_word(c->p, &v);
+        if (__builtin_expect(q != NULL && q <= c->end, 1)) {
+            c->p = q;
+            return v;
+        }
+        if (q) { /* it runs past the record's end */
+            c->bad = 1;
+            c->p = c->end;
+            return 0;
+        }
+    }
+    if (c->bad || varint_get(&c->p, c->end, &v) < 0) {
         c->bad = 1;
-    return c->bad ? 0 : v;
+        c->p = c->end;
+        return 0;
+    }
+    return v;
 }
 
 static uint64_t get_bounded(struct cursor *c, uint64_t max)
@@ -229,6 +291,33 @@ static void decode_payload(struct trace_reader *r, struct trace_record *rec, str
     }
 }
 
+/* FREE and ALLOC, nearly all of a trace, decoded from a cursor with slack as decode_payload
+ * decodes them, with one bounds check at the end: each of the (at most three) varints is
+ * loaded from where the previous one ended, at most 8 bytes further, and TRACE_READER_SLACK
+ * covers three loads past the record's end. Returns 1 when done, 0 when the record is left to
+ * decode_payload (another type, a varint longer than 8 bytes, a malformed record). */
+static inline int decode_event_fast(struct trace_reader *r, unsigned type, const struct cursor *c,
+                                    struct trace_record *rec)
+{
+    uint64_t delta, size, stack;
+    const uint8_t *p = varint_get_word(c->p, &delta);
+    if (__builtin_expect(!p, 0))
+        return 0;
+    if (type == TRACE_REC_FREE) {
+        if (__builtin_expect(p > c->end, 0))
+            return 0;
+        rec->u.free.address = r->last_address += (uint64_t)zigzag_decode(delta);
+        return 1;
+    }
+    if (type != TRACE_REC_ALLOC || !(p = varint_get_word(p, &size)) ||
+        !(p = varint_get_word(p, &stack)) || p > c->end || stack > UINT32_MAX)
+        return 0;
+    rec->u.alloc.address = r->last_address += (uint64_t)zigzag_decode(delta);
+    rec->u.alloc.size = size;
+    rec->u.alloc.stack = (uint32_t)stack;
+    return 1;
+}
+
 static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_MARK; }
 
 /* After a zero type byte: the rest must be zeros too (space reserved, never written). */
@@ -246,38 +335,75 @@ static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)
                 (unsigned long long)offset);
 }
 
+/* Frames the record at buf_pos when the fast path applies: a one-byte length and the whole
+ * record plus TRACE_READER_SLACK bytes in the buffer. Returns its type, or 0 (the caller takes
+ * the general path, which also handles the zero type byte). */
+static inline unsigned frame_fast(struct trace_reader *r, struct cursor *c)
+{
+    if (__builtin_expect(r->buf_len - r->buf_pos < FAST_WINDOW, 0))
+        return 0;
+    const uint8_t *p = r->buf + r->buf_pos;
+    unsigned type = p[0], len = p[1];
+    if (__builtin_expect(len >= 0x80 || type == TRACE_REC_UNWRITTEN, 0))
+        return 0;
+    *c = (struct cursor){p + 2, p + 2 + len, 0, 1};
+    r->buf_pos += 2 + len;
+    return type;
+}
+
+/* Frames the record at buf_pos, reading more of the file as needed. Returns TRACE_OK with *type
+ * and *c set, TRACE_EOF, or an error. */
+static enum trace_status frame(struct trace_reader *r, uint64_t offset, unsigned *type,
+                               struct cursor *c)
+{
+    size_t avail = fill(r, FAST_WINDOW);
+    if (avail == 0)
+        return r->read_errno ? fail(r, TRACE_INVALID, "offset %llu: cannot read: %s",
+                                    (unsigned long long)offset, strerror(r->read_errno))
+                             : TRACE_EOF;
+    *type = r->buf[r->buf_pos];
+    if (*type == TRACE_REC_UNWRITTEN)
+        return unwritten_tail(r, offset);
+    const uint8_t *p = r->buf + r->buf_pos + 1, *end = r->buf + r->buf_len;
+    uint64_t len;
+    if (varint_get(&p, end, &len) < 0)
+        return avail < 1 + VARINT_MAX_LEN
+                   ? fail(r, TRACE_TRUNCATED, "offset %llu: record header cut short",
+                          (unsigned long long)offset)
+                   : fail(r, TRACE_INVALID, "offset %llu: malformed record length",
+                          (unsigned long long)offset);
+    if (len > TRACE_MAX_RECORD_LEN)
+        return fail(r, TRACE_INVALID, "offset %llu: record length %llu exceeds the limit of %u",
+                    (unsigned long long)offset, (unsigned long long)len, TRACE_MAX_RECORD_LEN);
+    size_t header = (size_t)(p - (r->buf + r->buf_pos));
+    avail = fill(r, header + len + TRACE_READER_SLACK);
+    if (avail < header + len)
+        return fail(r, TRACE_TRUNCATED, "offset %llu: record of %llu bytes cut short",
+                    (unsigned long long)offset, (unsigned long long)len);
+    const uint8_t *payload = r->buf + r->buf_pos + header;
+    *c = (struct cursor){payload, payload + len, 0, avail >= header + len + TRACE_READER_SLACK};
+    r->buf_pos += header + len;
+    return TRACE_OK;
+}
+
 enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record *rec)
 {
     for (;;) {
         uint64_t offset = r->buf_offset + r->buf_pos;
-        size_t avail = fill(r, 1 + VARINT_MAX_LEN);
-        if (avail == 0)
-            return TRACE_EOF;
-        unsigned type = r->buf[r->buf_pos];
-        if (type == TRACE_REC_UNWRITTEN)
-            return unwritten_tail(r, offset);
-        const uint8_t *p = r->buf + r->buf_pos + 1, *end = r->buf + r->buf_len;
-        uint64_t len;
-        if (varint_get(&p, end, &len) < 0)
-            return avail < 1 + VARINT_MAX_LEN
-                       ? fail(r, TRACE_TRUNCATED, "offset %llu: record header cut short",
-                              (unsigned long long)offset)
-                       : fail(r, TRACE_INVALID, "offset %llu: malformed record length",
-                              (unsigned long long)offset);
-        if (len > TRACE_MAX_RECORD_LEN)
-            return fail(r, TRACE_INVALID, "offset %llu: record length %llu exceeds the limit of %u",
-                        (unsigned long long)offset, (unsigned long long)len, TRACE_MAX_RECORD_LEN);
-        size_t header = (size_t)(p - (r->buf + r->buf_pos));
-        if (fill(r, header + len) < header + len)
-            return fail(r, TRACE_TRUNCATED, "offset %llu: record of %llu bytes cut short",
-                        (unsigned long long)offset, (unsigned long long)len);
-        struct cursor c = {r->buf + r->buf_pos + header, r->buf + r->buf_pos + header + len, 0};
-        r->buf_pos += header + len;
+        struct cursor c;
+        unsigned type = frame_fast(r, &c);
+        if (__builtin_expect(type == 0, 0)) {
+            enum trace_status s = frame(r, offset, &type, &c);
+            if (s != TRACE_OK)
+                return s;
+        }
         r->records_end = r->buf_offset + r->buf_pos;
         if (!known_type(type))
             continue;
         rec->type = (enum trace_record_type)type;
         rec->offset = offset;
+        if (c.slack && decode_event_fast(r, type, &c, rec))
+            return TRACE_OK;
         decode_payload(r, rec, &c);
         if (c.bad)
             return fail(r, TRACE_INVALID, "offset %llu: malformed record of type %u",

@@ -62,10 +62,20 @@ def test_top_1(t):
 
 def test_sorted_and_complete_list(t):
     exe = t.build("threads.c")  # many suspects from libc, threads and the program
-    rep = t.report(t.run_ok([exe]).traces[0])
+    rep_path = t.run_ok([exe]).traces[0]
+    rep = t.report(rep_path)
     bytes_ = [s["leaked_bytes"] for s in rep["suspects"]]
     t.check(len(bytes_) >= 2, f"only {len(bytes_)} suspects")
-    t.eq(bytes_, sorted(bytes_, reverse=True), "leaked_bytes of the suspects in order")
+    scores = [s["score"] for s in rep["suspects"]]
+    t.eq(scores, sorted(scores, reverse=True), "scores of the suspects in order")
+    t.check(all((s["score"] >= 0.5) == s["growing"] for s in rep["suspects"]),
+            "growing suspects score 0.5 and more, the others less")
+    for order, key in (("bytes", "leaked_bytes"), ("count", "leaked_allocations"),
+                       ("growth", "growth_bytes_per_s")):
+        p = t.cli(["report", "--format", "json", "--sort", order, rep_path])
+        got = [s[key] for s in json.loads(p.stdout)["suspects"]]
+        t.eq(got, sorted(got, reverse=True), f"--sort {order}: {key} in order")
+    t.eq(t.cli(["report", "--sort", "size", rep_path]).returncode, 2, "--sort size: exit status")
     t.eq([s["rank"] for s in rep["suspects"]], list(range(1, len(bytes_) + 1)), "ranks")
     s = rep["summary"]
     t.eq(sum(bytes_), s["leaked_bytes"], "sum of the suspects' leaked_bytes vs summary.leaked_bytes")

@@ -7,7 +7,10 @@
  * by zeros is a truncated trace, followed by anything else an invalid one. A truncation sweep
  * cuts a valid trace of a few dozen records at every byte offset: never a crash (ASan), the
  * records before the cut decoded exactly, TRACE_EOF at a record boundary and TRACE_TRUNCATED
- * naming the cut record's offset inside one. Finally replay_apply rejects a STACK id out of
+ * naming the cut record's offset inside one. The fast path (8-byte varint loads, one bounds
+ * check per event) decodes every varint length boundary as the byte-wise path does, in
+ * exact-size buffers, rejects the same malformed events and skips appended fields; a file
+ * several read blocks long decodes exactly as its bytes in memory. Finally replay_apply rejects a STACK id out of
  * sequence and events that refer to an undefined stack, without touching the books. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -662,6 +665,219 @@ static void test_address_deltas(void **state)
     release(&b);
 }
 
+/* ---- the fast path ------------------------------------------------------------------- */
+
+/* Values at every varint length boundary: 1 to 8 bytes go through the 8-byte load, 9 and 10
+ * bytes through the byte-wise decoder. */
+static const uint64_t boundary_values[] = {
+    0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000,
+    0x7ffffffffull, 0x800000000ull, 0x3ffffffffffull, 0x40000000000ull,
+    0x1ffffffffffffull, 0x2000000000000ull, 0xffffffffffffffull, 0x100000000000000ull,
+    0x7fffffffffffffffull, 0x8000000000000000ull, UINT64_MAX,
+};
+#define BOUNDARY_COUNT (sizeof boundary_values / sizeof *boundary_values)
+
+/* A trace of ALLOCs whose sizes, address deltas and stack ids take every boundary value, and
+ * FREEs that undo each delta; with `padding`, TIME records after them so that every event has
+ * the fast path's slack behind it. Copied into a buffer of exactly its length, so that ASan
+ * sees any read past the input. */
+static uint8_t *boundary_trace(int padding, size_t *len)
+{
+    struct bytes b = new_trace();
+    for (size_t i = 0; i < BOUNDARY_COUNT; i++) {
+        uint64_t v = boundary_values[i];
+        add_alloc(&b, (int64_t)v, v, v > UINT32_MAX ? UINT32_MAX : v);
+        add_free(&b, (int64_t)(0 - v));
+    }
+    add_end(&b, 2 * BOUNDARY_COUNT);
+    if (padding)
+        for (int i = 0; i < 8; i++) {
+            clear(&pl);
+            add_u64(&pl, UINT64_MAX);
+            add_record(&b, TRACE_REC_TIME, &pl);
+        }
+    uint8_t *exact = malloc(b.len);
+    assert_non_null(exact);
+    memcpy(exact, b.data, b.len);
+    *len = b.len;
+    release(&b);
+    return exact;
+}
+
+static void test_fast_path_varint_boundaries(void **state)
+{
+    (void)state;
+    for (int padding = 0; padding <= 1; padding++) {
+        size_t len;
+        uint8_t *data = boundary_trace(padding, &len);
+        struct trace_reader r;
+        assert_int_equal(trace_reader_open_memory(&r, data, len, "mem"), TRACE_OK);
+        uint64_t address = 0;
+        for (size_t i = 0; i < BOUNDARY_COUNT; i++) {
+            uint64_t v = boundary_values[i];
+            next_expect(&r, TRACE_OK, NULL);
+            assert_int_equal(rec.type, TRACE_REC_ALLOC);
+            address += v;
+            if (rec.u.alloc.address != address || rec.u.alloc.size != v)
+                fail_msg("value %llx (padding %d): address %llx size %llx", (unsigned long long)v,
+                         padding, (unsigned long long)rec.u.alloc.address,
+                         (unsigned long long)rec.u.alloc.size);
+            assert_int_equal(rec.u.alloc.stack, v > UINT32_MAX ? UINT32_MAX : v);
+            next_expect(&r, TRACE_OK, NULL);
+            assert_int_equal(rec.type, TRACE_REC_FREE);
+            address -= v;
+            assert_int_equal(rec.u.free.address, address);
+        }
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.type, TRACE_REC_END);
+        trace_reader_close(&r);
+        free(data);
+    }
+}
+
+/* Malformed events with the fast path's slack behind them are rejected as the byte-wise
+ * decoder rejects them, and fields a newer writer might append are skipped. */
+static void test_fast_path_malformed_events(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace();
+    struct bytes tail = {0};
+    for (int i = 0; i < 20; i++)
+        add_free(&tail, 0);
+
+    /* the size runs past the ALLOC's end (continuation bit on its last byte) */
+    clear(&pl);
+    add_i64(&pl, 64);
+    add_byte(&pl, 0x85);
+    add_record(&b, TRACE_REC_ALLOC, &pl);
+    add_raw(&b, tail.data, tail.len);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 4", NULL);
+    trace_reader_close(&r);
+
+    /* a FREE whose delta runs past its end */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_byte(&pl, 0xff);
+    add_record(&b, TRACE_REC_FREE, &pl);
+    add_raw(&b, tail.data, tail.len);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 5", NULL);
+    trace_reader_close(&r);
+
+    /* a stack id over 32 bits */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_i64(&pl, 64);
+    add_u64(&pl, 8);
+    add_u64(&pl, (uint64_t)UINT32_MAX + 1);
+    add_record(&b, TRACE_REC_ALLOC, &pl);
+    add_raw(&b, tail.data, tail.len);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 4", NULL);
+    trace_reader_close(&r);
+
+    /* an empty ALLOC payload */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_record(&b, TRACE_REC_ALLOC, &pl);
+    add_raw(&b, tail.data, tail.len);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_INVALID, "offset 16: malformed record of type 4", NULL);
+    trace_reader_close(&r);
+
+    /* extra fields after an ALLOC's and a FREE's: skipped, the next record read */
+    clear(&b);
+    add_header(&b, TRACE_VERSION);
+    clear(&pl);
+    add_i64(&pl, 0x1000);
+    add_u64(&pl, 24);
+    add_u64(&pl, 3);
+    add_u64(&pl, 0x123456789);
+    add_record(&b, TRACE_REC_ALLOC, &pl);
+    clear(&pl);
+    add_i64(&pl, 0x10);
+    add_u64(&pl, 77);
+    add_record(&b, TRACE_REC_FREE, &pl);
+    add_raw(&b, tail.data, tail.len);
+    open_bytes(&r, &b, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_ALLOC);
+    assert_int_equal(rec.u.alloc.address, 0x1000);
+    assert_int_equal(rec.u.alloc.size, 24);
+    assert_int_equal(rec.u.alloc.stack, 3);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_FREE);
+    assert_int_equal(rec.u.free.address, 0x1010);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_FREE);
+    assert_int_equal(rec.u.free.address, 0x1010);
+    trace_reader_close(&r);
+    release(&tail);
+    release(&b);
+}
+
+/* A file several read blocks long, with records of every size across the block boundaries
+ * (and one longer than a block), decodes exactly as the same bytes in memory do. */
+static void test_file_across_read_blocks(void **state)
+{
+    (void)state;
+    struct bytes b = new_trace();
+    add_stack(&b, 0, 200, 0x7ffff7d81234); /* > 127 bytes: the general framing */
+    uint64_t seed = 7;
+    for (int i = 0; i < 200000; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t delta = seed >> (20 + seed % 40);
+        if (i % 2)
+            add_free(&b, -(int64_t)delta);
+        else
+            add_alloc(&b, (int64_t)delta, seed >> (seed % 64), 0);
+        if (i == 100000) {
+            clear(&pl);
+            add_zeros(&pl, 300000); /* an unknown record longer than a read block */
+            add_record(&b, 99, &pl);
+        }
+    }
+    add_end(&b, 200000);
+    assert_true(b.len > 4 * 300000);
+    char path[] = "/tmp/leakshim-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+    close(fd);
+
+    struct trace_reader from_file, from_memory;
+    assert_int_equal(trace_reader_open(&from_file, path), TRACE_OK);
+    open_bytes(&from_memory, &b, TRACE_OK);
+    static struct trace_record expected;
+    size_t records = 0;
+    enum trace_status s;
+    while ((s = trace_reader_next(&from_memory, &expected)) == TRACE_OK) {
+        assert_int_equal(trace_reader_next(&from_file, &rec), TRACE_OK);
+        assert_int_equal(rec.type, expected.type);
+        assert_int_equal(rec.offset, expected.offset);
+        if (rec.type == TRACE_REC_ALLOC || rec.type == TRACE_REC_FREE)
+            if (rec.u.alloc.address != expected.u.alloc.address ||
+                (rec.type == TRACE_REC_ALLOC && (rec.u.alloc.size != expected.u.alloc.size ||
+                                                 rec.u.alloc.stack != expected.u.alloc.stack)))
+                fail_msg("record %zu at offset %llu differs", records,
+                         (unsigned long long)rec.offset);
+        records++;
+    }
+    assert_int_equal(s, TRACE_EOF);
+    assert_int_equal(trace_reader_next(&from_file, &rec), TRACE_EOF);
+    assert_int_equal(records, 200002);
+    assert_int_equal(from_file.records_end, b.len);
+    trace_reader_close(&from_file);
+    trace_reader_close(&from_memory);
+    unlink(path);
+    release(&b);
+}
+
 /* ---- truncation sweep ---------------------------------------------------------------- */
 
 struct sweep_record {
@@ -991,6 +1207,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_fast_path_varint_boundaries),
+        cmocka_unit_test(test_fast_path_malformed_events),
+        cmocka_unit_test(test_file_across_read_blocks),
         cmocka_unit_test(test_wrong_magic),
         cmocka_unit_test(test_other_version),
         cmocka_unit_test(test_header_cut_short),
