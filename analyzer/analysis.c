@@ -35,7 +35,7 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
     }
     if (a->status == TRACE_TRUNCATED)
         snprintf(a->warning, sizeof a->warning, "%s", why);
-    if (suspects_build(&a->replay, req->top, &a->suspects) < 0) {
+    if (suspects_build(&a->replay, req->top, req->include_freed, &a->suspects) < 0) {
         snprintf(error, error_len, "out of memory");
         return -1;
     }

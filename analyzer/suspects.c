@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
-
 static int by_leaked_bytes(const void *a, const void *b)
 {
     const struct suspect *x = a, *y = b;
@@ -60,19 +58,24 @@ static void fill(struct suspect *out, uint32_t id, const struct stack_info *s)
     out->allocated_blocks = s->alloc_blocks;
 }
 
-int suspects_build(struct replay *r, size_t top, struct suspect_list *out)
+static int selected(const struct stack_info *s, int include_freed)
+{
+    return s->live_blocks || (include_freed && s->alloc_blocks);
+}
+
+int suspects_build(struct replay *r, size_t top, int include_freed, struct suspect_list *out)
 {
     memset(out, 0, sizeof *out);
-    size_t n = r->unknown_stack.live_blocks ? 1 : 0;
+    size_t n = selected(&r->unknown_stack, include_freed);
     for (uint32_t i = 0; i < r->stack_count; i++)
-        n += r->stacks[i].live_blocks != 0;
+        n += selected(&r->stacks[i], include_freed);
     out->items = calloc(n + 1, sizeof *out->items);
     if (!out->items)
         return -1;
     for (uint32_t i = 0; i < r->stack_count; i++)
-        if (r->stacks[i].live_blocks)
+        if (selected(&r->stacks[i], include_freed))
             fill(&out->items[out->count++], i, &r->stacks[i]);
-    if (r->unknown_stack.live_blocks)
+    if (selected(&r->unknown_stack, include_freed))
         fill(&out->items[out->count++], TRACE_STACK_UNKNOWN, &r->unknown_stack);
     qsort(out->items, out->count, sizeof *out->items, by_leaked_bytes);
     out->total = out->count;

@@ -1,5 +1,5 @@
-/* Leak suspects: every stack that still has outstanding blocks at the end of the replay,
- * ranked, with its frames symbolized. Leading frames of the allocator's own entry points
+/* Leak suspects: every stack that still has outstanding blocks at the end of the replay (or,
+ * when asked, every stack that allocated at all, for the exports' allocated totals), ranked, with its frames symbolized. Leading frames of the allocator's own entry points
  * (C++ operator new and friends) are dropped, so a suspect's first frame is the code that
  * asked for memory. Used by every output format. */
 #ifndef LEAKSHIM_SUSPECTS_H
@@ -10,6 +10,8 @@
 
 #include "replay.h"
 #include "symbolize.h"
+
+#define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
 
 struct suspect_frame {
     uint64_t address; /* the return address as recorded */
@@ -28,12 +30,13 @@ struct suspect {
 struct suspect_list {
     struct suspect *items;
     size_t count; /* kept (at most `top`) */
-    size_t total; /* stacks with outstanding blocks */
+    size_t total; /* stacks selected: with outstanding blocks (or that allocated, include_freed) */
 };
 
 /* Ranks by leaked bytes (then blocks, then stack id), keeps the first `top` (0: all) and
- * symbolizes them. Returns 0, or -1 on out of memory. */
-int suspects_build(struct replay *r, size_t top, struct suspect_list *out);
+ * symbolizes them. With include_freed, stacks whose blocks were all freed are selected too
+ * (they rank last, with 0 leaked). Returns 0, or -1 on out of memory. */
+int suspects_build(struct replay *r, size_t top, int include_freed, struct suspect_list *out);
 void suspects_free(struct suspect_list *list);
 
 #endif

@@ -86,7 +86,7 @@ static void test_grouping_and_order(void **state)
     struct replay r;
     build(&r);
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, 0, &list), 0);
     assert_int_equal(list.total, 4);
     assert_int_equal(list.count, 4);
     const uint32_t want_stack[] = {2, 0, 1, 4};
@@ -118,11 +118,35 @@ static void test_top_keeps_the_first(void **state)
     struct replay r;
     build(&r);
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 2, &list), 0);
+    assert_int_equal(suspects_build(&r, 2, 0, &list), 0);
     assert_int_equal(list.total, 4);
     assert_int_equal(list.count, 2);
     assert_int_equal(list.items[0].stack_id, 2);
     assert_int_equal(list.items[1].stack_id, 0);
+    suspects_free(&list);
+    replay_free(&r);
+}
+
+/* include_freed adds stack 3 (everything freed) last, with its allocated totals. */
+static void test_include_freed(void **state)
+{
+    (void)state;
+    struct replay r;
+    build(&r);
+    struct suspect_list list;
+    assert_int_equal(suspects_build(&r, 0, 1, &list), 0);
+    assert_int_equal(list.total, 5);
+    assert_int_equal(list.count, 5);
+    const uint32_t want_stack[] = {2, 0, 1, 4, 3};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(list.items[i].stack_id, want_stack[i]);
+    const struct suspect *freed = &list.items[4];
+    assert_int_equal(freed->leaked_bytes, 0);
+    assert_int_equal(freed->leaked_blocks, 0);
+    assert_int_equal(freed->allocated_bytes, 10 * 64 + 8);
+    assert_int_equal(freed->allocated_blocks, 11);
+    assert_true(freed->score == 0.0);
+    assert_int_equal(freed->frame_count, 2);
     suspects_free(&list);
     replay_free(&r);
 }
@@ -137,7 +161,7 @@ static void test_no_leaks_no_suspects(void **state)
     free_block(&r, 0x10);
     free_block(&r, 0x20); /* never allocated here: an inherited block */
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, 0, &list), 0);
     assert_int_equal(list.total, 0);
     assert_int_equal(list.count, 0);
     assert_int_equal(r.summary.unmatched_frees, 1);
@@ -151,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grouping_and_order),
         cmocka_unit_test(test_top_keeps_the_first),
+        cmocka_unit_test(test_include_freed),
         cmocka_unit_test(test_no_leaks_no_suspects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
