@@ -311,9 +311,9 @@ static int write_gzip(FILE *out, const uint8_t *data, size_t len)
         return -1;
     }
     z.next_in = (Bytef *)data;
+    uint8_t chunk[64 * 1024] = {0};
     int rc = 0, status;
     do {
-        uint8_t chunk[64 * 1024];
         size_t in = len - (size_t)((const uint8_t *)z.next_in - data);
         z.avail_in = in > UINT32_MAX ? UINT32_MAX : (uInt)in;
         z.next_out = chunk;
