@@ -43,7 +43,7 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
                  trace, missing);
         return -1;
     }
-    if (suspects_build(&a->replay, req->top, req->order, &a->suspects) < 0) {
+    if (suspects_build(&a->replay, req->top, req->order, req->include_freed, &a->suspects) < 0) {
         snprintf(error, error_len, "out of memory");
         return -1;
     }

@@ -17,6 +17,7 @@ struct analysis_request {
     enum suspect_order order;
     const char *since, *until; /* the window: NULL for the trace's start and end, else seconds
                                   from the start ("12.5") or the name of a mark */
+    int include_freed;        /* also stacks whose blocks were all freed (allocated totals) */
 };
 
 struct analysis {

@@ -1,17 +1,36 @@
-/* `leakshim report [--format text|json] [--top N] [--sort KEY] [--since B] [--until B] TRACE`:
- * replays TRACE and prints the ranked suspects. Exit 0 when the trace was read (a trace cut short is reported with a
- * warning and process.complete false), 2 on a usage error or an invalid trace. */
+/* `leakshim report [--format text|json|collapsed|pprof] [--top N] [--sort KEY] [--since B]
+ * [--until B] [--value WHAT] [-o FILE] TRACE`: replays TRACE and writes the ranked suspects in
+ * one format, to stdout or FILE. Exit 0 when the trace was read (a trace cut short is reported with a warning and
+ * process.complete false), 2 on a usage error, an invalid trace or a failed write. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "analysis.h"
 #include "report.h"
 
 #define TEXT_DEFAULT_TOP 10
+#define USAGE "usage: leakshim report [--format text|json|collapsed|pprof] [--top N]\n" \
+              "                       [--sort score|bytes|count|growth] [--since SECONDS|MARK]\n" \
+              "                       [--until SECONDS|MARK] [--value leaked|allocated|count]\n" \
+              "                       [-o FILE] TRACE\n"
+
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_COLLAPSED, FORMAT_PPROF };
+
+static int parse_format(const char *word, enum format *out)
+{
+    static const char *const words[] = {"text", "json", "collapsed", "pprof"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcmp(word, words[i]) == 0) {
+            *out = (enum format)i;
+            return 0;
+        }
+    return -1;
+}
 
 static int parse_count(const char *text, size_t *out)
 {
@@ -43,55 +62,99 @@ static void note_missing_debuginfo(const symbolizer *sym)
           "distribution's debug symbols)\n", stderr);
 }
 
+/* Writes the report in `format` to `out`; 0, or -1 with `error` set. */
+static int write_report(FILE *out, enum format format, enum collapsed_value value,
+                        struct analysis *a, char *error, size_t error_len)
+{
+    switch (format) {
+    case FORMAT_TEXT:
+        report_text(out, &a->replay, &a->suspects);
+        break;
+    case FORMAT_JSON:
+        report_json(out, &a->replay, &a->suspects);
+        break;
+    case FORMAT_COLLAPSED:
+        if (report_collapsed(out, &a->suspects, value) < 0) {
+            snprintf(error, error_len, "out of memory");
+            return -1;
+        }
+        break;
+    case FORMAT_PPROF:
+        if (report_pprof(out, &a->replay, &a->suspects, error, error_len) < 0)
+            return -1;
+        break;
+    }
+    if (fflush(out) != 0 || ferror(out)) {
+        snprintf(error, error_len, "%s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option options[] = {
         {"format", required_argument, NULL, 'f'},
         {"top", required_argument, NULL, 't'},
+        {"value", required_argument, NULL, 'v'},
+        {"output", required_argument, NULL, 'o'},
         {"sort", required_argument, NULL, 's'},
         {"since", required_argument, NULL, 'S'},
         {"until", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     struct analysis_request request = {.order = ORDER_SCORE};
-    const char *format = "text";
+    enum format format = FORMAT_TEXT;
+    enum collapsed_value value = COLLAPSED_LEAKED;
+    const char *output = "-";
     size_t top = 0;
-    int top_given = 0, c;
+    int top_given = 0, value_given = 0, c;
     optind = 1;
     argv[0] = "leakshim report"; /* getopt's messages name the command */
-    while ((c = getopt_long(argc, argv, "f:t:", options, NULL)) != -1) {
-        if (c == 'f') {
-            format = optarg;
-        } else if (c == 'S' || c == 'U') {
-            *(c == 'S' ? &request.since : &request.until) = optarg;
-        } else if (c == 's') {
-            if (analysis_parse_order(optarg, &request.order) < 0) {
-                fprintf(stderr, "leakshim report: --sort takes score, bytes, count or growth, not '%s'\n",
-                        optarg);
-                return EXIT_USAGE;
-            }
+    while ((c = getopt_long(argc, argv, "f:t:v:o:", options, NULL)) != -1) {
+        if (c == 'f' && parse_format(optarg, &format) == 0) {
+            continue;
         } else if (c == 't' && parse_count(optarg, &top) == 0) {
             top_given = 1;
+        } else if (c == 'v' && collapsed_parse_value(optarg, &value) == 0) {
+            value_given = 1;
+        } else if (c == 'o') {
+            output = optarg;
+        } else if (c == 'S' || c == 'U') {
+            *(c == 'S' ? &request.since : &request.until) = optarg;
+        } else if (c == 's' && analysis_parse_order(optarg, &request.order) == 0) {
+            continue;
         } else {
+            if (c == 'f')
+                fprintf(stderr, "leakshim report: unknown format '%s' (text, json, collapsed or pprof)\n", optarg);
             if (c == 't')
                 fprintf(stderr, "leakshim report: --top takes a whole number, not '%s'\n", optarg);
+            if (c == 'v')
+                fprintf(stderr, "leakshim report: --value takes leaked, allocated or count, not '%s'\n", optarg);
+            if (c == 's')
+                fprintf(stderr, "leakshim report: --sort takes score, bytes, count or growth, not '%s'\n", optarg);
             return EXIT_USAGE;
         }
     }
-    int json = strcmp(format, "json") == 0;
-    if (!json && strcmp(format, "text") != 0) {
-        fprintf(stderr, "leakshim report: unknown format '%s' (text or json)\n", format);
-        return EXIT_USAGE;
-    }
     if (optind != argc - 1) {
-        fputs("usage: leakshim report [--format text|json] [--top N] [--sort score|bytes|count|growth]\n"
-              "                       [--since SECONDS|MARK] [--until SECONDS|MARK] TRACE\n", stderr);
+        fputs(USAGE, stderr);
         return EXIT_USAGE;
     }
-    if (!top_given && !json)
+    if (value_given && format != FORMAT_COLLAPSED) {
+        fputs("leakshim report: --value applies to --format collapsed only\n", stderr);
+        return EXIT_USAGE;
+    }
+    int to_stdout = strcmp(output, "-") == 0;
+    if (format == FORMAT_PPROF && to_stdout && isatty(STDOUT_FILENO)) {
+        fputs("leakshim report: pprof is binary (gzip): give -o FILE, or redirect stdout\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (!top_given && format == FORMAT_TEXT)
         top = TEXT_DEFAULT_TOP;
 
+    /* The exports carry what every stack allocated, freed or not. */
     request.top = top;
+    request.include_freed = format == FORMAT_PPROF || value == COLLAPSED_ALLOCATED;
     struct analysis a;
     char error[700];
     if (analysis_run(&a, argv[optind], &request, error, sizeof error) < 0) {
@@ -101,14 +164,20 @@ int cmd_report(int argc, char **argv)
     }
     if (a.status == TRACE_TRUNCATED)
         fprintf(stderr, "leakshim report: warning: %s; reporting what it holds\n", a.warning);
+    FILE *out = to_stdout ? stdout : fopen(output, "wb");
     int rc = 0;
-    if (json)
-        report_json(stdout, &a.replay, &a.suspects);
-    else
-        report_text(stdout, &a.replay, &a.suspects);
+    if (!out) {
+        fprintf(stderr, "leakshim report: cannot create %s: %s\n", output, strerror(errno));
+        rc = EXIT_USAGE;
+    } else if (write_report(out, format, value, &a, error, sizeof error) < 0) {
+        fprintf(stderr, "leakshim report: cannot write %s: %s\n", to_stdout ? "stdout" : output, error);
+        rc = EXIT_USAGE;
+    }
+    if (out && !to_stdout && fclose(out) != 0 && rc == 0) {
+        fprintf(stderr, "leakshim report: cannot write %s: %s\n", output, strerror(errno));
+        rc = EXIT_USAGE;
+    }
     note_missing_debuginfo(a.replay.sym);
     analysis_free(&a);
-    if (fflush(stdout) != 0)
-        rc = EXIT_USAGE;
     return rc;
 }

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
-
 static int by_leaked_bytes(const struct suspect *x, const struct suspect *y)
 {
     if (x->leaked_bytes != y->leaked_bytes)
@@ -22,6 +20,8 @@ static enum suspect_order sort_order; /* qsort has no context argument */
 static int in_order(const void *a, const void *b)
 {
     const struct suspect *x = a, *y = b;
+    if ((x->leaked_blocks == 0) != (y->leaked_blocks == 0)) /* include_freed: those last */
+        return x->leaked_blocks == 0 ? 1 : -1;
     int c = 0;
     switch (sort_order) {
     case ORDER_SCORE: c = descending(x->score, y->score); break;
@@ -90,7 +90,12 @@ static void fill(const struct replay *r, const struct suspect_list *list, struct
                     &out->growth);
 }
 
-int suspects_build(struct replay *r, size_t top, enum suspect_order order,
+static int selected(const struct stack_info *s, int include_freed)
+{
+    return s->live_blocks || (include_freed && s->alloc_blocks);
+}
+
+int suspects_build(struct replay *r, size_t top, enum suspect_order order, int include_freed,
                    struct suspect_list *out)
 {
     memset(out, 0, sizeof *out);
@@ -99,16 +104,16 @@ int suspects_build(struct replay *r, size_t top, enum suspect_order order,
     uint32_t open = series_bucket(&r->clock, r->window.open_ns);
     out->first_bucket = open ? open - 1 : 0; /* the value just before the window opened */
     out->heap = &r->heap_series;
-    size_t n = r->unknown_stack.live_blocks ? 1 : 0;
+    size_t n = selected(&r->unknown_stack, include_freed);
     for (uint32_t i = 0; i < r->stack_count; i++)
-        n += r->stacks[i].live_blocks != 0;
+        n += selected(&r->stacks[i], include_freed);
     out->items = calloc(n + 1, sizeof *out->items);
     if (!out->items)
         return -1;
     for (uint32_t i = 0; i < r->stack_count; i++)
-        if (r->stacks[i].live_blocks)
+        if (selected(&r->stacks[i], include_freed))
             fill(r, out, &out->items[out->count++], i, &r->stacks[i]);
-    if (r->unknown_stack.live_blocks)
+    if (selected(&r->unknown_stack, include_freed))
         fill(r, out, &out->items[out->count++], TRACE_STACK_UNKNOWN, &r->unknown_stack);
     double best = 0;
     for (size_t i = 0; i < out->count; i++)

@@ -1,5 +1,6 @@
 /* Leak suspects: every stack that still has outstanding blocks allocated in the window at
- * its end, with the growth statistics of growth.h, ranked (by default by growth_score, so
+ * its end (or, when asked, every stack that allocated at all, for the exports' allocated
+ * totals), with the growth statistics of growth.h, ranked (by default by growth_score, so
  * that what keeps growing comes before what merely stays allocated), with its frames
  * symbolized. Leading frames of the allocator's own entry points
  * (C++ operator new and friends) are dropped, so a suspect's first frame is the code that
@@ -13,6 +14,8 @@
 #include "growth.h"
 #include "replay.h"
 #include "symbolize.h"
+
+#define SUSPECT_INLINE_MAX 8 /* inlined calls shown per recorded frame */
 
 struct suspect_frame {
     uint64_t address; /* the return address as recorded */
@@ -35,7 +38,7 @@ struct suspect {
 struct suspect_list {
     struct suspect *items;
     size_t count; /* kept (at most `top`) */
-    size_t total; /* stacks with outstanding blocks */
+    size_t total; /* stacks selected: with outstanding blocks (or that allocated, include_freed) */
     uint32_t first_bucket, last_bucket; /* the window in the series' buckets */
     uint64_t bucket_width_ns;
     const struct series *heap; /* the whole heap's outstanding bytes */
@@ -49,8 +52,9 @@ enum suspect_order {
 };
 
 /* Ranks in `order` (ties: leaked bytes, then blocks, then stack id), keeps the first `top`
- * (0: all) and symbolizes them. Returns 0, or -1 on out of memory. */
-int suspects_build(struct replay *r, size_t top, enum suspect_order order,
+ * (0: all) and symbolizes them. With include_freed, stacks whose blocks were all freed are
+ * selected too (they rank last, with 0 leaked). Returns 0, or -1 on out of memory. */
+int suspects_build(struct replay *r, size_t top, enum suspect_order order, int include_freed,
                    struct suspect_list *out);
 void suspects_free(struct suspect_list *list);
 

@@ -515,6 +515,21 @@ int symbolizer_add_module(symbolizer *s, const char *path, uint64_t bias, uint64
     return (int)s->count++;
 }
 
+size_t symbolizer_module_count(const symbolizer *s)
+{
+    return s->count;
+}
+
+int symbolizer_module_info(const symbolizer *s, int index, struct sym_module_info *out)
+{
+    if (index < 0 || (size_t)index >= s->count)
+        return -1;
+    const struct module *m = &s->modules[index];
+    *out = (struct sym_module_info){m->path, m->bias, m->start, m->end, m->build_id,
+                                    m->build_id_len};
+    return 0;
+}
+
 int symbolizer_find_module(const symbolizer *s, uint64_t addr)
 {
     for (size_t i = s->count; i-- > 0;) {

@@ -47,6 +47,21 @@ void symbolizer_lookup(symbolizer *s, int module_index, uint64_t ret_addr, sym_f
 size_t symbolizer_lookup_inline(symbolizer *s, int module_index, uint64_t ret_addr, sym_frame *out,
                                 size_t max);
 
+/* A registered module as the trace recorded it, for exports that describe the memory map
+ * (pprof's mappings). The pointers stay valid until symbolizer_free. */
+struct sym_module_info {
+    const char *path;
+    uint64_t bias, start, end; /* runtime address = bias + ELF address; [start,end) */
+    const uint8_t *build_id;   /* NULL when build_id_len is 0 */
+    size_t build_id_len;
+};
+
+/* Number of modules registered so far; their indexes are 0 .. count-1. */
+size_t symbolizer_module_count(const symbolizer *s);
+
+/* Fills *out for module `index`; returns 0, or -1 when there is no such module. */
+int symbolizer_module_info(const symbolizer *s, int index, struct sym_module_info *out);
+
 /* Finds the most recently added module whose [start,end) contains addr; -1 if none. */
 int symbolizer_find_module(const symbolizer *s, uint64_t addr);
 

@@ -110,7 +110,7 @@ static void test_grouping_and_order(void **state)
     build(&r);
     struct suspect_list list;
     replay_finish(&r);
-    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, 0, &list), 0);
     assert_int_equal(list.total, 4);
     assert_int_equal(list.count, 4);
     const uint32_t want_stack[] = {2, 0, 1, 4};
@@ -144,11 +144,36 @@ static void test_top_keeps_the_first(void **state)
     build(&r);
     struct suspect_list list;
     replay_finish(&r);
-    assert_int_equal(suspects_build(&r, 2, ORDER_BYTES, &list), 0);
+    assert_int_equal(suspects_build(&r, 2, ORDER_BYTES, 0, &list), 0);
     assert_int_equal(list.total, 4);
     assert_int_equal(list.count, 2);
     assert_int_equal(list.items[0].stack_id, 2);
     assert_int_equal(list.items[1].stack_id, 0);
+    suspects_free(&list);
+    replay_free(&r);
+}
+
+/* include_freed adds stack 3 (everything freed) last, with its allocated totals. */
+static void test_include_freed(void **state)
+{
+    (void)state;
+    struct replay r;
+    build(&r);
+    struct suspect_list list;
+    replay_finish(&r);
+    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, 1, &list), 0);
+    assert_int_equal(list.total, 5);
+    assert_int_equal(list.count, 5);
+    const uint32_t want_stack[] = {2, 0, 1, 4, 3};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(list.items[i].stack_id, want_stack[i]);
+    const struct suspect *freed = &list.items[4];
+    assert_int_equal(freed->leaked_bytes, 0);
+    assert_int_equal(freed->leaked_blocks, 0);
+    assert_int_equal(freed->allocated_bytes, 10 * 64 + 8);
+    assert_int_equal(freed->allocated_blocks, 11);
+    assert_true(freed->score == 0.0);
+    assert_int_equal(freed->frame_count, 2);
     suspects_free(&list);
     replay_free(&r);
 }
@@ -164,7 +189,7 @@ static void test_no_leaks_no_suspects(void **state)
     free_block(&r, 0x20); /* never allocated here: an inherited block */
     struct suspect_list list;
     replay_finish(&r);
-    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, 0, &list), 0);
     assert_int_equal(list.total, 0);
     assert_int_equal(list.count, 0);
     assert_int_equal(r.summary.unmatched_frees, 1);
@@ -214,7 +239,7 @@ static void test_growth_outranks_a_larger_plateau(void **state)
     struct replay r;
     build_run(&r, NULL, NULL);
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, 0, &list), 0);
     assert_int_equal(list.total, 3); /* the request buffer is no suspect */
     /* stack 2 grows 3x faster than stack 1 (over the second half), the pool not at all */
     assert_int_equal(list.items[0].stack_id, 2);
@@ -247,19 +272,19 @@ static void test_each_sort_order(void **state)
     struct replay r;
     build_run(&r, NULL, NULL);
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, ORDER_BYTES, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_BYTES, 0, &list), 0);
     assert_int_equal(list.items[0].stack_id, 0);
     assert_int_equal(list.items[1].stack_id, 2);
     assert_int_equal(list.items[2].stack_id, 1);
     suspects_free(&list);
-    assert_int_equal(suspects_build(&r, 0, ORDER_COUNT, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_COUNT, 0, &list), 0);
     assert_int_equal(list.items[0].stack_id, 0); /* 100 blocks, as stack 1: more bytes */
     assert_int_equal(list.items[1].stack_id, 1);
     assert_int_equal(list.items[2].stack_id, 2); /* 50 blocks */
     suspects_free(&list);
     /* over the whole run: the pool's median pairwise slope is 0; stack 2, flat and then
        rising at 300 bytes/s, has a median above stack 1's steady 100 bytes/s */
-    assert_int_equal(suspects_build(&r, 0, ORDER_GROWTH, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_GROWTH, 0, &list), 0);
     assert_int_equal(list.items[0].stack_id, 2);
     assert_true(list.items[0].growth.growth_bytes_per_s > 100);
     assert_int_equal(list.items[1].stack_id, 1);
@@ -277,7 +302,7 @@ static void test_window_since_mark(void **state)
     assert_true(r.window.opened);
     assert_int_equal(r.window.open_ns, 5000000000ull);
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_SCORE, 0, &list), 0);
     assert_int_equal(list.total, 2); /* the pool was full before the mark */
     assert_int_equal(find(&list, 1)->leaked_bytes, 500);
     assert_int_equal(find(&list, 1)->leaked_blocks, 50);
@@ -295,7 +320,7 @@ static void test_window_by_seconds(void **state)
     /* allocations at 2.0 .. 6.9 s, the books closed at 7 s */
     build_run(&r, "2", "6.95");
     struct suspect_list list;
-    assert_int_equal(suspects_build(&r, 0, ORDER_BYTES, &list), 0);
+    assert_int_equal(suspects_build(&r, 0, ORDER_BYTES, 0, &list), 0);
     assert_int_equal(list.total, 2);
     assert_int_equal(find(&list, 1)->leaked_bytes, 500);  /* steps 20..69 */
     assert_int_equal(find(&list, 2)->leaked_bytes, 600);  /* steps 50..69 */
@@ -327,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_unknown_mark_leaves_the_window_closed),
         cmocka_unit_test(test_grouping_and_order),
         cmocka_unit_test(test_top_keeps_the_first),
+        cmocka_unit_test(test_include_freed),
         cmocka_unit_test(test_no_leaks_no_suspects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

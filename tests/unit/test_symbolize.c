@@ -564,6 +564,30 @@ static void test_find_module_prefers_most_recent(void **state)
     symbolizer_free(s);
 }
 
+static void test_module_info_as_registered(void **state)
+{
+    (void)state;
+    symbolizer *s = symbolizer_new();
+    static const uint8_t id[] = {0xab, 0xcd, 0x01};
+    assert_int_equal(symbolizer_add_module(s, "/nonexistent/a.so", 0x1000, 0x1400, 0x3000, NULL, 0), 0);
+    assert_int_equal(symbolizer_add_module(s, "/nonexistent/b.so", 0x7000, 0x7000, 0x9000, id, 3), 1);
+    assert_int_equal(symbolizer_module_count(s), 2);
+    struct sym_module_info info;
+    assert_int_equal(symbolizer_module_info(s, 1, &info), 0);
+    assert_string_equal(info.path, "/nonexistent/b.so");
+    assert_int_equal(info.bias, 0x7000);
+    assert_int_equal(info.start, 0x7000);
+    assert_int_equal(info.end, 0x9000);
+    assert_int_equal(info.build_id_len, 3);
+    assert_memory_equal(info.build_id, id, 3);
+    assert_int_equal(symbolizer_module_info(s, 0, &info), 0);
+    assert_int_equal(info.start, 0x1400);
+    assert_int_equal(info.build_id_len, 0);
+    assert_int_equal(symbolizer_module_info(s, 2, &info), -1);
+    assert_int_equal(symbolizer_module_info(s, -1, &info), -1);
+    symbolizer_free(s);
+}
+
 static void test_lookup_without_module(void **state)
 {
     (void)state;
@@ -714,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_missing_file_warns_once),
         cmocka_unit_test(test_unusable_files_warn_once_each),
         cmocka_unit_test(test_find_module_prefers_most_recent),
+        cmocka_unit_test(test_module_info_as_registered),
         cmocka_unit_test(test_lookup_without_module),
         cmocka_unit_test(test_relative_comp_dir_is_joined_once),
         cmocka_unit_test(test_no_debug_info_uses_symbols_and_stays_offline),
