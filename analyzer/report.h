@@ -12,4 +12,8 @@
 void report_json(FILE *out, const struct replay *r, const struct suspect_list *suspects);
 void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects);
 
+/* One suspect's fields in the contract's names ("rank": ..., "stack": [...]), without the
+ * braces around them, so that other documents (check's verdict) can add fields of their own. */
+void report_json_suspect_fields(FILE *out, size_t rank, const struct suspect *s);
+
 #endif

@@ -20,10 +20,10 @@ static void frame_json(FILE *out, const struct suspect_frame *f)
     fputc('}', out);
 }
 
-static void suspect_json(FILE *out, size_t rank, const struct suspect *s)
+void report_json_suspect_fields(FILE *out, size_t rank, const struct suspect *s)
 {
     fprintf(out,
-            "    {\"rank\": %zu, \"leaked_bytes\": %" PRIu64 ", \"leaked_allocations\": %" PRIu64
+            "\"rank\": %zu, \"leaked_bytes\": %" PRIu64 ", \"leaked_allocations\": %" PRIu64
             ", \"score\": %.6f, \"allocated_bytes\": %" PRIu64 ", \"allocations\": %" PRIu64
             ",\n     \"stack\": [",
             rank, s->leaked_bytes, s->leaked_blocks, s->score, s->allocated_bytes,
@@ -32,7 +32,14 @@ static void suspect_json(FILE *out, size_t rank, const struct suspect *s)
         fputs(i ? ",\n       " : "\n       ", out);
         frame_json(out, &s->frames[i]);
     }
-    fputs("]}", out);
+    fputc(']', out);
+}
+
+static void suspect_json(FILE *out, size_t rank, const struct suspect *s)
+{
+    fputs("    {", out);
+    report_json_suspect_fields(out, rank, s);
+    fputc('}', out);
 }
 
 void report_json(FILE *out, const struct replay *r, const struct suspect_list *suspects)
