@@ -75,7 +75,8 @@ static const char default_suppressions[] =
     "# libstdc++: stream buffers after sync_with_stdio(false), named locales' facets\n"
     "leak:^std::ios_base::sync_with_stdio(bool)$\n"
     "leak:^std::locale::_Impl::_Impl(char const*, unsigned long)$\n"
-    "leak:^std::locale::facet::_S_create_c_locale(\n";
+    "leak:^std::locale::facet::_S_create_c_locale(\n"
+    "leak:^std::locale::locale(char const*)$\n";
 
 /* Modules whose frames alone make a runtime-only stack (base names). */
 static const char *const runtime_modules[] = {"ld-linux-*.so*", "libc.so.*", "libstdc++.so.*",
