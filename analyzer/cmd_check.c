@@ -45,7 +45,7 @@ struct check_options {
 
 static int bad_value(const char *option, const char *value, const char *what)
 {
-    fprintf(stderr, "leakshim check: %s takes %s, not '%s'\n", option, what, value);
+    fprintf(stderr, "leakshim check: --%s takes %s, not '%s'\n", option, what, value);
     return -1;
 }
 
@@ -146,7 +146,7 @@ static int parse_options(int argc, char **argv, struct check_options *o)
             fputs(check_usage, stdout);
             return 1;
         }
-        if (c == '?' || take_option(o, c, argv[optind - 1], optarg) < 0)
+        if (c == '?' || take_option(o, c, options[index].name, optarg) < 0)
             return -1;
     }
     if (optind != argc - 1) {
