@@ -43,7 +43,7 @@ double gate_steady_growth(const struct gate *g)
     for (size_t i = 0; i < g->count; i++)
         if (!g->suspects[i].suppressed_by)
             sum += suspect_growth(g->suspects[i].suspect);
-    return g->count ? sum : suspect_growth(NULL);
+    return sum;
 }
 
 const char *gate_budget_name(enum budget_kind kind)
@@ -79,8 +79,32 @@ static void apply_suppressions(struct gate *g, struct suppression_list *suppress
     }
 }
 
-/* Compares the unsuppressed suspects with every suspect of the baseline, and ties each
- * suspect to the change of its stack. */
+/* Ties each unsuppressed suspect to the change of its stack (by identity: the change names
+ * only the largest suspect of each identity). */
+static int tie_to_changes(struct gate *g)
+{
+    char **identities = calloc(g->count + 1, sizeof *identities);
+    int rc = identities ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < g->count; i++)
+        if (!g->suspects[i].suppressed_by && !(identities[i] = leak_identity(g->suspects[i].suspect)))
+            rc = -1;
+    for (size_t c = 0; rc == 0 && c < g->change_count; c++) {
+        const struct leak_change *change = &g->changes[c];
+        char *identity = change->new_suspect ? leak_identity(change->new_suspect) : NULL;
+        if (change->new_suspect && !identity)
+            rc = -1;
+        for (size_t i = 0; identity && i < g->count; i++)
+            if (identities[i] && !g->suspects[i].change && strcmp(identities[i], identity) == 0)
+                g->suspects[i].change = change;
+        free(identity);
+    }
+    for (size_t i = 0; identities && i < g->count; i++)
+        free(identities[i]);
+    free(identities);
+    return rc;
+}
+
+/* Compares the unsuppressed suspects with every suspect of the baseline. */
 static int compare_with_baseline(struct gate *g, const struct leak_run *baseline,
                                  const struct growth_threshold *threshold)
 {
@@ -88,38 +112,16 @@ static int compare_with_baseline(struct gate *g, const struct leak_run *baseline
     const struct suspect **kept = calloc(g->count + 1, sizeof *kept);
     size_t kept_count = 0;
     int rc = -1;
-    if (!old || !kept)
-        goto out;
-    for (size_t i = 0; i < baseline->count; i++)
-        old[i] = &baseline->suspects[i];
-    for (size_t i = 0; i < g->count; i++)
-        if (!g->suspects[i].suppressed_by)
-            kept[kept_count++] = g->suspects[i].suspect;
-    if (leak_compare(old, baseline->count, kept, kept_count, threshold, &g->changes,
-                     &g->change_count) < 0)
-        goto out;
-    rc = 0;
-    for (size_t c = 0; c < g->change_count && rc == 0; c++) {
-        const struct leak_change *change = &g->changes[c];
-        if (!change->new_suspect)
-            continue;
-        char *identity = leak_identity(change->new_suspect);
-        if (!identity) {
-            rc = -1;
-            break;
-        }
-        for (size_t i = 0; i < g->count; i++) {
-            struct gate_suspect *gs = &g->suspects[i];
-            if (gs->suppressed_by || gs->change)
-                continue;
-            char *mine = gs->suspect == change->new_suspect ? NULL : leak_identity(gs->suspect);
-            if (gs->suspect == change->new_suspect || (mine && strcmp(mine, identity) == 0))
-                gs->change = change;
-            free(mine);
-        }
-        free(identity);
+    if (old && kept) {
+        for (size_t i = 0; i < baseline->count; i++)
+            old[i] = &baseline->suspects[i];
+        for (size_t i = 0; i < g->count; i++)
+            if (!g->suspects[i].suppressed_by)
+                kept[kept_count++] = g->suspects[i].suspect;
+        if (leak_compare(old, baseline->count, kept, kept_count, threshold, &g->changes,
+                         &g->change_count) == 0)
+            rc = tie_to_changes(g);
     }
-out:
     free(old);
     free(kept);
     return rc;
