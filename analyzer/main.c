@@ -12,6 +12,12 @@ static const char usage[] =
     "        run PROGRAM with the tracer preloaded; prints where the trace went\n"
     "  report [--format text|json] [--top N] TRACE\n"
     "        replay TRACE and rank the stacks that still hold memory at its end\n"
+    "  check [--max-leaked-bytes SIZE] [--suppressions FILE] [--baseline OLD] ... TRACE\n"
+    "        the CI gate: exit 0 when every leak budget holds, 1 when one is exceeded;\n"
+    "        JUnit, SARIF and JSON verdicts on request (leakshim check --help)\n"
+    "  diff [--threshold T] OLD NEW\n"
+    "        the leaking stacks that are new, gone, grown or shrunk between two runs\n"
+    "        (traces or report --format json files)\n"
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER (see README.md).\n";
