@@ -104,21 +104,24 @@ static int tie_to_changes(struct gate *g)
     return rc;
 }
 
-/* Compares the unsuppressed suspects with every suspect of the baseline. */
+/* Compares the unsuppressed suspects with the baseline's, the same suppressions applied to
+ * both sides (without counting the baseline's matches). */
 static int compare_with_baseline(struct gate *g, const struct leak_run *baseline,
+                                 const struct suppression_list *suppressions,
                                  const struct growth_threshold *threshold)
 {
     const struct suspect **old = calloc(baseline->count + 1, sizeof *old);
     const struct suspect **kept = calloc(g->count + 1, sizeof *kept);
-    size_t kept_count = 0;
+    size_t old_count = 0, kept_count = 0;
     int rc = -1;
     if (old && kept) {
         for (size_t i = 0; i < baseline->count; i++)
-            old[i] = &baseline->suspects[i];
+            if (!suppressions || !suppressions_find(suppressions, &baseline->suspects[i]))
+                old[old_count++] = &baseline->suspects[i];
         for (size_t i = 0; i < g->count; i++)
             if (!g->suspects[i].suppressed_by)
                 kept[kept_count++] = g->suspects[i].suspect;
-        if (leak_compare(old, baseline->count, kept, kept_count, threshold, &g->changes,
+        if (leak_compare(old, old_count, kept, kept_count, threshold, &g->changes,
                          &g->change_count) == 0)
             rc = tie_to_changes(g);
     }
@@ -161,7 +164,7 @@ int gate_evaluate(struct gate *g, const struct leak_run *run, struct suppression
     for (size_t i = 0; i < run->count; i++)
         g->suspects[g->count++].suspect = &run->suspects[i];
     apply_suppressions(g, suppressions);
-    if (baseline && compare_with_baseline(g, baseline, &limits->threshold) < 0)
+    if (baseline && compare_with_baseline(g, baseline, suppressions, &limits->threshold) < 0)
         return -1;
 
     double actual[BUDGET_KINDS] = {

@@ -70,7 +70,8 @@ struct gate {
 void gate_default_limits(struct gate_limits *limits, int have_baseline);
 
 /* Measures `run` (its suspects) against the limits, after `suppressions` (their counts are
- * updated) and against `baseline` (NULL for none). Returns 0, or -1 on out of memory. */
+ * updated) and against `baseline` (NULL for none; the same suppressions hide its stacks
+ * from the comparison). Returns 0, or -1 on out of memory. */
 int gate_evaluate(struct gate *g, const struct leak_run *run, struct suppression_list *suppressions,
                   const struct leak_run *baseline, const struct gate_limits *limits);
 void gate_free(struct gate *g);

@@ -157,8 +157,8 @@ static void test_gate_budgets_and_offenders(void **state)
     (void)state;
     struct suspect_frame stdio[1] = {{1, {.function = "_IO_file_doallocate", .module = "/lib/libc.so.6"}}};
     struct suspect now[3] = {S(site_a_run2, 2, 6800, 200), S(stdio, 1, 4096, 1), S(site_b, 1, 1000, 10)};
-    struct suspect before[1] = {S(site_a_run1, 2, 3400, 100)};
-    struct leak_run run = run_of(now, 3), base = run_of(before, 1);
+    struct suspect before[2] = {S(site_a_run1, 2, 3400, 100), S(stdio, 1, 4096, 1)};
+    struct leak_run run = run_of(now, 3), base = run_of(before, 2);
     struct suppression_list supp;
     suppressions_init(&supp);
     assert_int_equal(suppressions_add_defaults(&supp), 0);
@@ -210,6 +210,11 @@ static void test_gate_budgets_and_offenders(void **state)
     assert_null(g.suspects[1].change); /* suppressed: not compared */
     assert_int_equal(g.suspects[0].offends, 1u << BUDGET_NEW_SUSPECTS);
     assert_int_equal(g.suspects[2].offends, 1u << BUDGET_NEW_SUSPECTS);
+    /* the baseline's suppressed stack is not compared: not "gone", and not counted again */
+    assert_int_equal(g.change_count, 2);
+    assert_null(find(g.changes, g.change_count, CHANGE_GONE, 0));
+    /* stdout's buffer, counted once in each of the three evaluations, never for the baseline */
+    assert_int_equal(supp.items[0].suspects, 3);
     gate_free(&g);
 
     /* two new stacks allowed */
