@@ -3,17 +3,7 @@
 
 #include <stdint.h>
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int utf8_sequence(const unsigned char *s)
-{
-    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (s[0] >= 0xf8)
-        return 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
+#include "utf8.h"
 
 void json_string(FILE *out, const char *s)
 {

@@ -10,12 +10,18 @@ static const char usage[] =
     "commands:\n"
     "  run [--output TEMPLATE] -- PROGRAM [ARGS...]\n"
     "        run PROGRAM with the tracer preloaded; prints where the trace went\n"
-    "  report [--format text|json] [--top N] [--sort score|bytes|count|growth]\n"
+    "  report [--format text|json|collapsed|pprof] [--top N] [--sort score|bytes|count|growth]\n"
     "         [--since SECONDS|MARK] [--until SECONDS|MARK] TRACE\n"
     "        replay TRACE and rank the stacks that still hold memory at its end,\n"
     "        growing ones first\n"
     "  timeline [--format text|csv|json] TRACE\n"
     "        the heap over time (one row per LEAKSHIM_INTERVAL) and the marks\n"
+    "  check [--max-leaked-bytes SIZE] [--suppressions FILE] [--baseline OLD] ... TRACE\n"
+    "        the CI gate: exit 0 when every leak budget holds, 1 when one is exceeded;\n"
+    "        JUnit, SARIF and JSON verdicts on request (leakshim check --help)\n"
+    "  diff [--threshold T] OLD NEW\n"
+    "        the leaking stacks that are new, gone, grown or shrunk between two runs\n"
+    "        (traces or report --format json files)\n"
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
@@ -29,6 +35,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "timeline") == 0)
         return cmd_timeline(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);

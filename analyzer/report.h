@@ -36,4 +36,10 @@ const char *frame_name(const struct suspect_frame *f, char *buf, size_t len);
 /* The name of the one frame of a stack the shim could not record. */
 #define UNKNOWN_STACK_NAME "[unknown stack]"
 
+/* One suspect's fields in the contract's names ("rank": ..., "stack": [...]), without the
+ * braces around them, so that other documents (check's verdict) can add fields of their own.
+ * `list` gives the series' window; NULL (a suspect read back from JSON) writes no series. */
+void report_json_suspect_fields(FILE *out, size_t rank, const struct suspect *s,
+                                const struct suspect_list *list);
+
 #endif

@@ -20,21 +20,26 @@ static void frame_json(FILE *out, const struct suspect_frame *f)
     fputc('}', out);
 }
 
-/* The outstanding bytes at the end of each bucket of the window. */
+/* The outstanding bytes at the end of each bucket of the window; null when the suspect was
+ * read back from a JSON report (no series). */
 static void series_json(FILE *out, const struct series *s, const struct suspect_list *list)
 {
+    if (!s || !list) {
+        fputs("null", out);
+        return;
+    }
     fprintf(out, "{\"interval_s\": %.6f, \"bytes\": [", (double)list->bucket_width_ns / 1e9);
     for (uint32_t b = list->first_bucket; b <= list->last_bucket && b < SERIES_BUCKETS; b++)
         fprintf(out, "%s%" PRIu64, b > list->first_bucket ? ", " : "", series_at(s, b));
     fputs("]}", out);
 }
 
-static void suspect_json(FILE *out, size_t rank, const struct suspect *s,
-                         const struct suspect_list *list)
+void report_json_suspect_fields(FILE *out, size_t rank, const struct suspect *s,
+                                const struct suspect_list *list)
 {
     const struct growth_stats *g = &s->growth;
     fprintf(out,
-            "    {\"rank\": %zu, \"leaked_bytes\": %" PRIu64 ", \"leaked_allocations\": %" PRIu64
+            "\"rank\": %zu, \"leaked_bytes\": %" PRIu64 ", \"leaked_allocations\": %" PRIu64
             ", \"score\": %.6f, \"allocated_bytes\": %" PRIu64 ", \"allocations\": %" PRIu64
             ",\n     \"growing\": %s, \"growth_bytes_per_s\": %.3f"
             ", \"recent_growth_bytes_per_s\": %.3f, \"steadiness\": %.4f, \"freed_share\": %.4f"
@@ -49,7 +54,15 @@ static void suspect_json(FILE *out, size_t rank, const struct suspect *s,
         fputs(i ? ",\n       " : "\n       ", out);
         frame_json(out, &s->frames[i]);
     }
-    fputs("]}", out);
+    fputc(']', out);
+}
+
+static void suspect_json(FILE *out, size_t rank, const struct suspect *s,
+                         const struct suspect_list *list)
+{
+    fputs("    {", out);
+    report_json_suspect_fields(out, rank, s, list);
+    fputc('}', out);
 }
 
 /* The window the books cover, and the marks, so that a reader can tell what was analysed. */

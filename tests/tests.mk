@@ -79,7 +79,7 @@ demo: deps
 # FUZZ_SECONDS; `make test` runs a short smoke run from a corpus seeded with real traces.
 FUZZ_SECONDS ?= 120
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -Ishim -Ianalyzer -fsanitize=fuzzer,address,undefined
-FUZZ_SRC := $(filter-out analyzer/main.c analyzer/cmd_%.c analyzer/report_%.c,$(ANALYZER_SRC))
+FUZZ_SRC := $(filter-out analyzer/main.c analyzer/cmd_%.c analyzer/report_%.c analyzer/check_%.c,$(ANALYZER_SRC))
 
 $(BUILD)/fuzz/fuzz_trace: tests/fuzz/fuzz_trace.c $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
