@@ -36,9 +36,8 @@ unit: $(UNIT_TESTS) $(TSAN_TESTS)
 integration: all
 	python3 tests/integration/run.py
 
-# Shared cases that wait for a feature not built yet, with the feature's name:
-#   plateau  growth-aware ranking (a steadily growing leak ranks above a larger plateau)
-CASES_PENDING := plateau
+# Shared cases that wait for a feature not built yet, with the feature's name (none now).
+CASES_PENDING :=
 CASES_DIR := ../shared/cases/programs
 
 cases: all
