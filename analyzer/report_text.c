@@ -5,37 +5,10 @@
 
 #include "report.h"
 #include "sparkline.h"
+#include "units.h"
 
 #define TEXT_FRAMES_SHOWN 12
 #define SPARKLINE_WIDTH 32
-
-/* "1,234,567" */
-static const char *grouped(uint64_t v, char *buf)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-/* "1.9 MiB" */
-static const char *human(uint64_t bytes, char *buf)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    unsigned u = 0;
-    while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-    return buf;
-}
 
 static const char *base_name(const char *path)
 {
@@ -56,12 +29,6 @@ static void frame_text(FILE *out, const struct suspect_frame *f)
     fputc('\n', out);
 }
 
-/* "1 block", "2 blocks" */
-static const char *noun(uint64_t n, const char *singular, const char *plural)
-{
-    return n == 1 ? singular : plural;
-}
-
 /* The window's part of a series, as a sparkline. */
 static const char *window_sparkline(const struct series *s, const struct suspect_list *list,
                                     char *out)
@@ -80,7 +47,7 @@ static const char *rate(double bytes_per_s, char *buf)
     if (bytes_per_s < 0)
         bytes_per_s = 0;
     snprintf(buf, 48, "%s/s", bytes_per_s < 1024 ? (snprintf(h, sizeof h, "%.0f B", bytes_per_s), h)
-                                                  : human((uint64_t)bytes_per_s, h));
+                                                  : units_human_bytes((uint64_t)bytes_per_s, h));
     return buf;
 }
 
@@ -110,17 +77,17 @@ static void summary_text(FILE *out, const struct replay *r, const struct suspect
             r->process.seen ? r->process.exe : "unknown program", r->process.pid,
             (double)s->last_time_ns / 1e9,
             !r->complete ? "TRACE INCOMPLETE" : r->ended_by_exec ? "ended by exec" : "trace complete");
-    fprintf(out, "  %s %s, %s %s, peak %s live\n", grouped(s->allocations, a),
-            noun(s->allocations, "allocation", "allocations"), grouped(s->frees, b),
-            noun(s->frees, "free", "frees"), human(s->peak_bytes, c));
+    fprintf(out, "  %s %s, %s %s, peak %s live\n", units_grouped(s->allocations, a),
+            units_noun(s->allocations, "allocation", "allocations"), units_grouped(s->frees, b),
+            units_noun(s->frees, "free", "frees"), units_human_bytes(s->peak_bytes, c));
     if (suspects->last_bucket > suspects->first_bucket)
         fprintf(out, "  heap %s  (live bytes, %.1f s)\n", window_sparkline(suspects->heap, suspects, line),
                 (double)(r->window.close_ns - r->window.open_ns) / 1e9);
     window_text(out, r);
-    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", human(s->leaked_bytes, a),
-            grouped(s->leaked_bytes, b), noun(s->leaked_bytes, "byte", "bytes"),
-            grouped(s->leaked_blocks, c), noun(s->leaked_blocks, "block", "blocks"), total_suspects,
-            noun(total_suspects, "stack", "stacks"));
+    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", units_human_bytes(s->leaked_bytes, a),
+            units_grouped(s->leaked_bytes, b), units_noun(s->leaked_bytes, "byte", "bytes"),
+            units_grouped(s->leaked_blocks, c), units_noun(s->leaked_blocks, "block", "blocks"), total_suspects,
+            units_noun(total_suspects, "stack", "stacks"));
     if (s->lost_events)
         fprintf(out, "  %" PRIu64 " EVENTS LOST: the leaks above may be false\n", s->lost_events);
     if (!r->complete)
@@ -128,10 +95,10 @@ static void summary_text(FILE *out, const struct replay *r, const struct suspect
                 s->recovered_events ? "" : " (no ring file was left to recover it from)");
     if (s->recovered_events)
         fprintf(out, "  %" PRIu64 " %s recovered from the ring file the process left\n",
-                s->recovered_events, noun(s->recovered_events, "event", "events"));
+                s->recovered_events, units_noun(s->recovered_events, "event", "events"));
     if (s->unmatched_frees)
         fprintf(out, "  %" PRIu64 " %s of blocks allocated before this process (inherited) ignored\n",
-                s->unmatched_frees, noun(s->unmatched_frees, "free", "frees"));
+                s->unmatched_frees, units_noun(s->unmatched_frees, "free", "frees"));
 }
 
 void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
@@ -141,9 +108,9 @@ void report_text(FILE *out, const struct replay *r, const struct suspect_list *s
     for (size_t i = 0; i < suspects->count; i++) {
         const struct suspect *sp = &suspects->items[i];
         const struct growth_stats *g = &sp->growth;
-        fprintf(out, "\n#%zu  %s (%s %s) in %s %s, ", i + 1, human(sp->leaked_bytes, a),
-                grouped(sp->leaked_bytes, b), noun(sp->leaked_bytes, "byte", "bytes"),
-                grouped(sp->leaked_blocks, c), noun(sp->leaked_blocks, "block", "blocks"));
+        fprintf(out, "\n#%zu  %s (%s %s) in %s %s, ", i + 1, units_human_bytes(sp->leaked_bytes, a),
+                units_grouped(sp->leaked_bytes, b), units_noun(sp->leaked_bytes, "byte", "bytes"),
+                units_grouped(sp->leaked_blocks, c), units_noun(sp->leaked_blocks, "block", "blocks"));
         if (g->growing)
             fprintf(out, "GROWING %s (steady %.0f%%)", rate(g->recent_growth_bytes_per_s, d),
                     100 * g->steadiness);

@@ -1,6 +1,6 @@
 /* Quantities on the command line and in messages: sizes with binary suffixes (1K = 1024
  * bytes), counts, rates in bytes per second, thresholds ("10%", "4K", "10%,4K"), and
- * sizes written for people ("13.3 KiB", "13,600"). Used by `check` and `diff`. */
+ * sizes written for people ("13.3 KiB", "13,600"). Used by `check`, `diff` and the text report. */
 #ifndef LEAKSHIM_UNITS_H
 #define LEAKSHIM_UNITS_H
 
