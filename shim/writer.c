@@ -57,6 +57,7 @@ struct interned_stack {
 struct known_module {
     uint64_t start, end;
     char *path;
+    int mapped; /* seen by the latest scan (after_unload drops the others) */
 };
 
 static struct {
@@ -240,8 +241,10 @@ static int module_known(const struct module_info *m)
 {
     for (size_t i = 0; i < w.module_count; i++)
         if (w.modules[i].start == m->start && w.modules[i].end == m->end &&
-            strcmp(w.modules[i].path, m->path) == 0)
+            strcmp(w.modules[i].path, m->path) == 0) {
+            w.modules[i].mapped = 1;
             return 1;
+        }
     return 0;
 }
 
@@ -262,7 +265,7 @@ static void add_module(const struct module_info *m, void *ctx)
     char *path = strdup(m->path);
     if (!path)
         return;
-    w.modules[w.module_count++] = (struct known_module){m->start, m->end, path};
+    w.modules[w.module_count++] = (struct known_module){m->start, m->end, path, 1};
     struct payload p;
     p.len = 0;
     put_u64(&p, m->start);
@@ -323,11 +326,23 @@ static void forget_stacks(void)
 
 /* After a dlclose, the same addresses may belong to another library: the analyzer ties frames
  * to modules when it reads a STACK record, so every stack is written again (with a new id)
- * once the module map has been read again. */
+ * once the module map has been read again. Modules no longer mapped are forgotten, so that a
+ * library loaded at their addresses later (perhaps while this scan runs, in the middle of its
+ * dlopen) is unknown until a frame inside it makes cover_frames scan again. */
 static void after_unload(void)
 {
     forget_stacks();
+    for (size_t i = 0; i < w.module_count; i++)
+        w.modules[i].mapped = 0;
     modules_scan(add_module, NULL);
+    size_t kept = 0;
+    for (size_t i = 0; i < w.module_count; i++) {
+        if (w.modules[i].mapped)
+            w.modules[kept++] = w.modules[i];
+        else
+            free(w.modules[i].path);
+    }
+    w.module_count = kept;
 }
 
 static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
