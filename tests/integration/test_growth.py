@@ -97,6 +97,21 @@ def test_mark_by_signal(t):
     t.eq(rep["summary"]["leaked_allocations"], 200, "leaked allocations after the signal")
 
 
+def test_mark_of_a_killed_process(t):
+    """SIGKILL right after a mark and 50 leaks: whether the writer wrote them or they are
+    replayed from the ring file, the window after the mark holds exactly the 50 leaks."""
+    for attempt in range(3):  # the kill lands at a different point of the writer's work each time
+        r = t.run([_program(t), "killed"])
+        t.require(r.rc == -9 and len(r.traces) == 1, f"{lib.signame(r.rc)}, {len(r.traces)} traces")
+        p = t.cli(["report", "--format", "json", "--since", "warm", r.traces[0]])
+        t.require(p.returncode == 0, f"report: rc={p.returncode} {lib.tail(p.stderr)}")
+        rep = json.loads(p.stdout)
+        t.eq(rep["process"]["complete"], False, "complete")
+        t.eq([m["name"] for m in rep["marks"]], ["warm"], f"marks (attempt {attempt})")
+        t.expect_leaks(rep, {"leak_request_id": (50 * 24, 50)})
+        t.eq(rep["summary"]["leaked_allocations"], 50, f"leaked after the mark (attempt {attempt})")
+
+
 def test_mark_call_is_harmless_untraced(t):
     r = t.run([_program(t), "after_mark"], traced=False)
     t.eq(r.rc, 0, "exit status without the shim")

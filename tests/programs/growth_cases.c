@@ -8,6 +8,8 @@
  *   two_rates   16 bytes leaked every 4th request (slow), 16 bytes every request (fast)
  *   bursty      a 64 x 4096-byte pool filled at once; 50 x 32 bytes leaked in one burst
  *               every 80th request
+ *   killed      20 clean requests, the mark "warm", 50 x 24 bytes leaked at once, SIGKILL:
+ *               the mark and the leaks may still be in the ring when the process dies
  * Every request also allocates and frees a 300-byte buffer. */
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +63,14 @@ NOINLINE void handle_request(unsigned i)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "killed") == 0) {
+        for (unsigned i = 0; i < 20; i++)
+            handle_request(i);
+        leakshim_mark("warm");
+        for (unsigned i = 0; i < 50; i++)
+            leak_request_id(i);
+        raise(SIGKILL);
+    }
     char *config = NULL;
     if (strcmp(mode, "startup") == 0)
         config = load_config();
@@ -93,7 +103,7 @@ int main(int argc, char **argv)
                 for (unsigned k = 0; k < 50; k++)
                     bursty_leak(i);
         } else {
-            fprintf(stderr, "usage: growth_cases startup|cache|after_mark|signal|two_rates|bursty\n");
+            fprintf(stderr, "usage: growth_cases startup|cache|after_mark|signal|two_rates|bursty|killed\n");
             return 2;
         }
         pause_ms(2);
