@@ -8,5 +8,6 @@
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

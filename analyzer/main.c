@@ -16,6 +16,10 @@ static const char usage[] =
     "        growing ones first\n"
     "  timeline [--format text|csv|json] TRACE\n"
     "        the heap over time (one row per LEAKSHIM_INTERVAL) and the marks\n"
+    "  watch [--interval SECONDS] [--listen [ADDR:]PORT] [--learn SECONDS]\n"
+    "        [--alerts FILE] ... TRACE\n"
+    "        follow a trace while the process runs: status, anomaly alerts,\n"
+    "        Prometheus metrics; the report when the process ends\n"
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
@@ -29,6 +33,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "timeline") == 0)
         return cmd_timeline(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);
