@@ -36,7 +36,7 @@ static void whole(FILE *out, const char *name, const char *type, const char *hel
 static void real(FILE *out, const char *name, const char *help, double v)
 {
     header(out, name, "gauge", help);
-    fprintf(out, "leakshim_%s %.17g\n", name, v);
+    fprintf(out, "leakshim_%s %.10g\n", name, v);
 }
 
 static void per_kind(FILE *out, const char *name, const char *type, const char *help,
@@ -80,7 +80,7 @@ void metrics_write(FILE *out, const struct metrics_view *v)
     for (size_t i = 0; i < v->stack_count; i++) {
         fputs("leakshim_stack_growth_bytes_per_second{stack=\"", out);
         metrics_label_value(out, v->stacks[i].name);
-        fprintf(out, "\"} %.17g\n", v->stacks[i].growth_bytes_per_s);
+        fprintf(out, "\"} %.10g\n", v->stacks[i].growth_bytes_per_s);
     }
     header(out, "stack_live_bytes", "gauge", "Outstanding bytes of the fastest growing stacks.");
     for (size_t i = 0; i < v->stack_count; i++) {

@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 PACKAGES="gcc make pkg-config python3 cppcheck libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
-          zlib1g-dev clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go"
+          zlib1g-dev clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go prometheus"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
