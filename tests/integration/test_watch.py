@@ -226,11 +226,17 @@ def _end_hold(t, prog, w, stop):
     t.check("leaked 1.0 MiB (1,048,576 bytes) in 16 blocks" in w.out, f"final report: {lib.tail(w.out)}")
 
 
-def test_metrics_endpoint(t):
-    promtool = shutil.which("promtool")
-    if not promtool:
-        raise lib.Skip("promtool missing: the Debian package prometheus could not be installed "
+def _tool(name):
+    """The path of a program of the Debian package prometheus, or Skip."""
+    path = shutil.which(name)
+    if not path:
+        raise lib.Skip(f"{name} missing: the Debian package prometheus could not be installed "
                        "(tests/install-deps.sh)")
+    return path
+
+
+def test_metrics_endpoint(t):
+    promtool = _tool("promtool")
     prog, w, url, stop = _hold(t)
     try:
         time.sleep(0.6)  # a few intervals
@@ -271,10 +277,7 @@ def _free_port():
 
 
 def test_prometheus_scrapes_watch(t):
-    prometheus = shutil.which("prometheus")
-    if not prometheus:
-        raise lib.Skip("prometheus missing: the Debian package prometheus could not be installed "
-                       "(tests/install-deps.sh)")
+    prometheus = _tool("prometheus")
     prog, w, url, stop = _hold(t)
     server = None
     try:
