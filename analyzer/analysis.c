@@ -29,7 +29,15 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
     }
     char why[600] = "";
     replay_set_window(&a->replay, req->since, req->until);
-    a->status = replay_file(&a->replay, trace, why, sizeof why);
+    enum trace_status status = replay_file(&a->replay, trace, why, sizeof why);
+    return analysis_finish(a, trace, status, why, req, error, error_len);
+}
+
+int analysis_finish(struct analysis *a, const char *trace, enum trace_status status,
+                    const char *why, const struct analysis_request *req, char *error,
+                    size_t error_len)
+{
+    a->status = status;
     if (a->status == TRACE_INVALID) {
         snprintf(error, error_len, "%s", why);
         return -1;

@@ -34,6 +34,14 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
                  char *error, size_t error_len);
 void analysis_free(struct analysis *a);
 
+/* The end of analysis_run, for a caller that fed a->replay itself (leakshim watch follows a
+ * trace record by record) and ended it with replay_conclude, which returned `status` and the
+ * message `why`: sets a->status and a->warning and builds the suspects. Returns as
+ * analysis_run. */
+int analysis_finish(struct analysis *a, const char *trace, enum trace_status status,
+                    const char *why, const struct analysis_request *req, char *error,
+                    size_t error_len);
+
 /* "score", "bytes", "count", "growth": 0, or -1 for another word. */
 int analysis_parse_order(const char *word, enum suspect_order *out);
 

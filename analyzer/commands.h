@@ -11,5 +11,6 @@ int cmd_run(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -22,6 +22,10 @@ static const char usage[] =
     "  diff [--threshold T] OLD NEW\n"
     "        the leaking stacks that are new, gone, grown or shrunk between two runs\n"
     "        (traces or report --format json files)\n"
+    "  watch [--interval SECONDS] [--listen [ADDR:]PORT] [--learn SECONDS]\n"
+    "        [--alerts FILE] ... TRACE\n"
+    "        follow a trace while the process runs: status, anomaly alerts,\n"
+    "        Prometheus metrics; the report when the process ends\n"
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
@@ -39,6 +43,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
         fputs(usage, stdout);

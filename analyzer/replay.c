@@ -345,34 +345,43 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
             break;
         }
     }
+    s = replay_conclude(r, path, s, reader.records_end, reader.error, error, error_len);
+    trace_reader_close(&reader);
+    return s;
+}
+
+enum trace_status replay_conclude(struct replay *r, const char *path, enum trace_status s,
+                                  uint64_t records_end, const char *why, char *error,
+                                  size_t error_len)
+{
+    char message[600];
+    snprintf(message, sizeof message, "%s", why);
     if (r->ended_by_exec && s != TRACE_INVALID) {
         /* The image was replaced: the writer died with it, mid-record at worst. */
         r->complete = 1;
         s = TRACE_EOF;
     }
     if (s == TRACE_EOF && !r->complete) {
-        snprintf(reader.error, sizeof reader.error,
+        snprintf(message, sizeof message,
                  "%s: the trace ends without its end record (the process did not finish it)", path);
         s = TRACE_TRUNCATED;
     }
     if (s == TRACE_TRUNCATED && r->process.seen) {
         char ring_error[512] = "";
-        long long n = ring_recover(r, path, reader.records_end, ring_error, sizeof ring_error);
-        size_t used = strlen(reader.error);
+        long long n = ring_recover(r, path, records_end, ring_error, sizeof ring_error);
+        size_t used = strlen(message);
         if (n > 0) {
             r->summary.recovered_events = (uint64_t)n;
-            snprintf(reader.error + used, sizeof reader.error - used,
+            snprintf(message + used, sizeof message - used,
                      "; %lld events recovered from the ring file it left", n);
         } else if (n < 0) {
-            snprintf(reader.error + used, sizeof reader.error - used, "; ring file ignored: %s",
-                     ring_error);
+            snprintf(message + used, sizeof message - used, "; ring file ignored: %s", ring_error);
         }
     }
     if (s != TRACE_EOF)
         r->complete = 0;
     if (s != TRACE_INVALID)
         replay_finish(r);
-    snprintf(error, error_len, "%s", s == TRACE_EOF ? "" : reader.error);
-    trace_reader_close(&reader);
+    snprintf(error, error_len, "%s", s == TRACE_EOF ? "" : message);
     return s;
 }

@@ -106,6 +106,15 @@ void replay_finish(struct replay *r);
  * cut and what the ring held, `error` says where) or TRACE_INVALID (`error` says why). */
 enum trace_status replay_file(struct replay *r, const char *path, char *error, size_t error_len);
 
+/* How replay_file ends a trace, for a caller that read it record by record (leakshim watch):
+ * `s` is the reader's last status (TRACE_EOF, TRACE_TRUNCATED or TRACE_INVALID, `why` its
+ * message), `records_end` the offset after the last whole record. Decides whether the trace
+ * is complete (an END record, or an exec), replays what the ring file of an unfinished trace
+ * holds, and closes the books (replay_finish). Returns and reports as replay_file. */
+enum trace_status replay_conclude(struct replay *r, const char *path, enum trace_status s,
+                                  uint64_t records_end, const char *why, char *error,
+                                  size_t error_len);
+
 /* The stack behind an id used by an ALLOC or REALLOC record (the unknown stack for
  * TRACE_STACK_UNKNOWN), or NULL if none. */
 struct stack_info *replay_stack(struct replay *r, uint32_t id);

@@ -44,9 +44,7 @@ static int is_allocator_entry(const sym_frame *f)
     return 0;
 }
 
-/* Symbolizes every recorded frame, expanding inlined calls into frames of their own (they
- * share the recorded address), and drops the allocator's entry frames at the top. */
-static int symbolize_suspect(struct replay *r, const struct stack_info *s, struct suspect *out)
+int suspect_symbolize(struct replay *r, const struct stack_info *s, struct suspect *out)
 {
     out->frames = calloc((size_t)s->depth * SUSPECT_INLINE_MAX + 1, sizeof *out->frames);
     if (!out->frames)
@@ -129,7 +127,7 @@ int suspects_build(struct replay *r, size_t top, enum suspect_order order, int i
         out->count = top;
     for (size_t i = 0; i < out->count; i++) {
         struct suspect *sp = &out->items[i];
-        if (symbolize_suspect(r, replay_stack(r, sp->stack_id), sp) < 0)
+        if (suspect_symbolize(r, replay_stack(r, sp->stack_id), sp) < 0)
             return -1;
     }
     return 0;

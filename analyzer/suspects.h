@@ -58,4 +58,10 @@ int suspects_build(struct replay *r, size_t top, enum suspect_order order, int i
                    struct suspect_list *out);
 void suspects_free(struct suspect_list *list);
 
+/* Symbolizes the frames of stack `s` into out->frames and out->frame_count (the caller frees
+ * out->frames), expanding inlined calls into frames of their own (they share the recorded
+ * address) and dropping the allocator's entry frames at the top, as the suspect list does.
+ * Returns 0, or -1 on out of memory. */
+int suspect_symbolize(struct replay *r, const struct stack_info *s, struct suspect *out);
+
 #endif

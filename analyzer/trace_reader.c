@@ -36,8 +36,16 @@ static enum trace_status fail(struct trace_reader *r, enum trace_status s, const
 static size_t read_more(struct trace_reader *r)
 {
     size_t room = BUFFER_SIZE - r->buf_len;
+    if (room > READ_BLOCK)
+        room = READ_BLOCK;
+    if (r->follow) { /* never past the limit */
+        uint64_t at = r->buf_offset + r->buf_len;
+        room = at >= r->limit ? 0 : r->limit - at < room ? (size_t)(r->limit - at) : room;
+        if (!room)
+            return 0;
+    }
     for (;;) {
-        ssize_t got = read(r->fd, r->owned + r->buf_len, room < READ_BLOCK ? room : READ_BLOCK);
+        ssize_t got = read(r->fd, r->owned + r->buf_len, room);
         if (got >= 0)
             return (size_t)got;
         if (errno != EINTR) {
@@ -89,6 +97,21 @@ static enum trace_status start(struct trace_reader *r)
     r->buf_pos = TRACE_HEADER_LEN;
     r->records_end = TRACE_HEADER_LEN;
     return TRACE_OK;
+}
+
+int trace_reader_resume(struct trace_reader *r, int follow, uint64_t limit)
+{
+    if (r->fd < 0 || lseek(r->fd, (off_t)r->records_end, SEEK_SET) < 0) {
+        fail(r, TRACE_INVALID, "cannot read again: %s", r->fd < 0 ? "not a file" : strerror(errno));
+        return -1;
+    }
+    r->buf_offset = r->records_end;
+    r->buf_len = r->buf_pos = 0;
+    r->at_eof = 0;
+    r->read_errno = 0;
+    r->follow = follow;
+    r->limit = limit;
+    return 0;
 }
 
 enum trace_status trace_reader_open(struct trace_reader *r, const char *path)
@@ -362,6 +385,8 @@ static enum trace_status frame(struct trace_reader *r, uint64_t offset, unsigned
                                     (unsigned long long)offset, strerror(r->read_errno))
                              : TRACE_EOF;
     *type = r->buf[r->buf_pos];
+    if (*type == TRACE_REC_UNWRITTEN && r->follow)
+        return fail(r, TRACE_TRUNCATED, "offset %llu: not written yet", (unsigned long long)offset);
     if (*type == TRACE_REC_UNWRITTEN)
         return unwritten_tail(r, offset);
     const uint8_t *p = r->buf + r->buf_pos + 1, *end = r->buf + r->buf_len;

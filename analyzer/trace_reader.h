@@ -9,7 +9,16 @@
  * them) is decoded by the fast path, which reads varints eight bytes at a time and checks
  * only where each one ends. Memory input is decoded in place, never copied.
  *
- * Used by replay (report, check, timeline) and by the fuzz target. */
+ * Follow mode (leakshim watch reads a trace while the process still writes it): the reader
+ * reads no further than a limit (the length the writer says it completed, trace_format.h
+ * "trace_written"), and a zero type byte is "not written yet" instead of the start of an
+ * unwritten tail to check. When next() then returns TRACE_EOF or TRACE_TRUNCATED,
+ * trace_reader_resume forgets what was buffered after the last whole record and reads the
+ * file again from there at the next call, so a record is decoded once, whole, whenever the
+ * writer has finished it. Every check of a record's contents stays as it is; a follower ends
+ * by a last pass without follow mode, which checks the tail as for any finished file.
+ *
+ * Used by replay (report, check, timeline), leakshim watch and the fuzz target. */
 #ifndef LEAKSHIM_TRACE_READER_H
 #define LEAKSHIM_TRACE_READER_H
 
@@ -85,6 +94,8 @@ struct trace_reader {
     uint64_t records_end;  /* file offset just after the last whole record read */
     int at_eof;
     int read_errno;        /* a read(2) failure, reported when the data runs out */
+    int follow;            /* follow mode: see above */
+    uint64_t limit;        /* follow mode: bytes past this file offset are not read */
     uint16_t version;
     char error[512];
 };
@@ -98,6 +109,12 @@ enum trace_status trace_reader_open(struct trace_reader *r, const char *path);
 enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record *rec);
 
 void trace_reader_close(struct trace_reader *r);
+
+/* Follow mode (file input only): from the next call of trace_reader_next on, reads the file
+ * from just after the last whole record again, up to file offset `limit` (UINT64_MAX: to the
+ * end of the file) when `follow`, to the end with the checks of a finished file otherwise.
+ * Returns 0, or -1 with r->error set when the file cannot be read from there. */
+int trace_reader_resume(struct trace_reader *r, int follow, uint64_t limit);
 
 /* The reader over bytes in memory instead of a file (for the fuzz target and tests). */
 enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *data, size_t n,

@@ -89,7 +89,11 @@ enum trace_lost_cause {
  * The writer moves `position` past each ring record once that record's trace output is in
  * the trace file. While it appends that output, `position` carries RING_POSITION_APPENDING
  * and `trace_end` says how long the trace will be once the append is done: a reader that
- * finds the trace's whole records ending exactly there knows the record made it. */
+ * finds the trace's whole records ending exactly there knows the record made it.
+ *
+ * `trace_written` is the trace's length after the last append that completed (0: an older
+ * writer that does not keep it). A reader following the trace while it is written (leakshim
+ * watch) reads only that far: bytes past it may be an append still being copied. */
 #define RING_FILE_MAGIC "LKSHRING"
 #define RING_FILE_VERSION 1
 #define RING_FILE_HEADER_BYTES 4096
@@ -113,6 +117,7 @@ struct ring_file_header {
     uint64_t start_ns; /* the PROCESS record's start time: ties the ring to its trace */
     uint64_t position; /* free-running ring position of the first record not in the trace */
     uint64_t trace_end;
+    uint64_t trace_written; /* the trace's length after the last complete append */
 };
 
 /* --- varints -------------------------------------------------------------------------- */

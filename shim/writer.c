@@ -114,10 +114,21 @@ static struct {
     size_t len;
 } stage;
 
+static void store_ordered(uint64_t *field, uint64_t value)
+{
+    atomic_signal_fence(memory_order_seq_cst); /* keep the compiler's stores in program order */
+    __atomic_store_n(field, value, __ATOMIC_RELEASE);
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* Appends the staged records, then publishes the trace's new length in the ring file, for
+ * readers that follow the trace while it is written. */
 static void flush_plain(void)
 {
     tracefile_append(&w.file, stage.bytes, stage.len);
     stage.len = 0;
+    if (w.ring_file)
+        store_ordered(&w.ring_file->trace_written, tracefile_length(&w.file));
 }
 
 static void emit(enum trace_record_type type, const struct payload *p)
@@ -128,13 +139,6 @@ static void emit(enum trace_record_type type, const struct payload *p)
     stage.len += 1 + varint_put(stage.bytes + stage.len + 1, p->len);
     memcpy(stage.bytes + stage.len, p->bytes, p->len);
     stage.len += p->len;
-}
-
-static void store_ordered(uint64_t *field, uint64_t value)
-{
-    atomic_signal_fence(memory_order_seq_cst); /* keep the compiler's stores in program order */
-    __atomic_store_n(field, value, __ATOMIC_RELEASE);
-    atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* Appends the staged output of the ring record at `pos` (`nwords` long), so that a process
@@ -539,6 +543,7 @@ static int start_ring(uint64_t buffer_bytes)
     h->capacity = capacity;
     h->pid = (uint64_t)getpid();
     h->start_ns = w.start_realtime_ns;
+    h->trace_written = tracefile_length(&w.file); /* the file header */
     ring_init_at(&writer_ring, (_Atomic uint64_t *)((char *)h + RING_FILE_HEADER_BYTES), capacity);
     return 0;
 }

@@ -10,7 +10,9 @@
  * naming the cut record's offset inside one. The fast path (8-byte varint loads, one bounds
  * check per event) decodes every varint length boundary as the byte-wise path does, in
  * exact-size buffers, rejects the same malformed events and skips appended fields; a file
- * several read blocks long decodes exactly as its bytes in memory. Finally replay_apply rejects a STACK id out of
+ * several read blocks long decodes exactly as its bytes in memory. Follow mode reads a file
+ * while it is written: cut records, zero type bytes and the limit are "not yet", and the
+ * record is decoded whole after trace_reader_resume. Finally replay_apply rejects a STACK id out of
  * sequence and events that refer to an undefined stack, without touching the books. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -878,6 +880,91 @@ static void test_file_across_read_blocks(void **state)
     release(&b);
 }
 
+/* ---- follow mode ------------------------------------------------------------------------ */
+
+/* Writes bytes [from, to) of b at their offset in the file. */
+static void write_range(int fd, const struct bytes *b, size_t from, size_t to)
+{
+    assert_int_equal(pwrite(fd, b->data + from, to - from, (off_t)from), (ssize_t)(to - from));
+}
+
+/* A trace read while it is written: records cut short, zero type bytes (space reserved but
+ * not written) and the writer's limit all mean "not yet", and the same records are decoded
+ * once they are whole, with the address deltas continuing across the pauses. A last pass
+ * without follow mode checks the tail as for a finished file. */
+static void test_follow_mode(void **state)
+{
+    (void)state;
+    struct bytes b = new_trace();
+    add_alloc(&b, 0x1000, 32, TRACE_STACK_UNKNOWN);
+    size_t second = add_alloc(&b, 0x20, 48, TRACE_STACK_UNKNOWN);
+    size_t third = add_free(&b, -0x20);
+    size_t fourth = add_alloc(&b, 0x400, 7, TRACE_STACK_UNKNOWN);
+    size_t end = b.len;
+    add_zeros(&b, 100); /* the rest of the writer's reserved chunk */
+
+    char path[] = "/tmp/leakshim-follow-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    write_range(fd, &b, 0, second + 2); /* the second record cut short */
+    struct trace_reader r;
+    assert_int_equal(trace_reader_open(&r, path), TRACE_OK);
+    assert_int_equal(trace_reader_resume(&r, 1, UINT64_MAX), 0);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.u.alloc.address, 0x1000);
+    next_expect(&r, TRACE_TRUNCATED, "cut short", NULL);
+    assert_int_equal(r.records_end, second);
+
+    write_range(fd, &b, second + 2, b.len); /* the rest, reserved zeros included */
+    assert_int_equal(trace_reader_resume(&r, 1, third + 1), 0); /* the writer's limit */
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_ALLOC);
+    assert_int_equal(rec.offset, second);
+    assert_int_equal(rec.u.alloc.address, 0x1020);
+    next_expect(&r, TRACE_TRUNCATED, "cut short", NULL); /* the third ends past the limit */
+    assert_int_equal(r.records_end, third);
+
+    assert_int_equal(trace_reader_resume(&r, 1, UINT64_MAX), 0);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_FREE);
+    assert_int_equal(rec.u.free.address, 0x1000);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.offset, fourth);
+    assert_int_equal(rec.u.alloc.address, 0x1400);
+    next_expect(&r, TRACE_TRUNCATED, "not written yet", NULL); /* the zeros */
+    next_expect(&r, TRACE_TRUNCATED, "not written yet", NULL); /* and again: no progress */
+    assert_int_equal(r.records_end, end);
+
+    /* The writer went on after its reserved space was seen: still "not yet" in follow mode,
+     * and an invalid trace for the last pass when it is not a trace's end. */
+    static const uint8_t garbage[] = {0, 0, 0, 7};
+    assert_int_equal(pwrite(fd, garbage, sizeof garbage, (off_t)end + 50), (ssize_t)sizeof garbage);
+    assert_int_equal(trace_reader_resume(&r, 1, UINT64_MAX), 0);
+    next_expect(&r, TRACE_TRUNCATED, "not written yet", NULL);
+    assert_int_equal(trace_reader_resume(&r, 0, UINT64_MAX), 0);
+    next_expect(&r, TRACE_INVALID, "invalid record type 0", NULL);
+
+    /* The finished trace: END where the zeros were, the file cut to its length. */
+    size_t end_record = add_end(&b, 4);
+    memmove(b.data + end, b.data + end_record, b.len - end_record);
+    b.len = end + (b.len - end_record);
+    write_range(fd, &b, end, b.len);
+    assert_int_equal(ftruncate(fd, (off_t)b.len), 0);
+    assert_int_equal(trace_reader_resume(&r, 0, UINT64_MAX), 0);
+    next_expect(&r, TRACE_OK, NULL);
+    assert_int_equal(rec.type, TRACE_REC_END);
+    next_expect(&r, TRACE_EOF, NULL);
+    trace_reader_close(&r);
+
+    struct trace_reader memory;
+    open_bytes(&memory, &b, TRACE_OK);
+    assert_int_equal(trace_reader_resume(&memory, 1, UINT64_MAX), -1); /* files only */
+    assert_error_has(&memory, "not a file");
+    close(fd);
+    unlink(path);
+    release(&b);
+}
+
 /* ---- truncation sweep ---------------------------------------------------------------- */
 
 struct sweep_record {
@@ -1222,6 +1309,7 @@ int main(void)
         cmocka_unit_test(test_unwritten_tail),
         cmocka_unit_test(test_address_deltas),
         cmocka_unit_test(test_truncation_sweep),
+        cmocka_unit_test(test_follow_mode),
         cmocka_unit_test(test_replay_rejects_inconsistent_records),
         cmocka_unit_test(test_replay_file_rejects_out_of_sequence_stack),
     };
