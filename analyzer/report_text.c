@@ -173,31 +173,46 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* `function file:line`, or `function [module+offset]`: the location is never cut. */
-static void frame_text(FILE *out, struct line *l, const struct suspect_frame *f)
+/* Where a frame is: `file:line`, else `[module+offset]`, else `[address]`. */
+static const char *frame_location(const struct suspect_frame *f, char *buf, size_t len)
 {
     const sym_frame *s = &f->sym;
-    char where[TRACE_MAX_PATH + 64], cut[1024];
     if (s->file && s->line > 0)
-        snprintf(where, sizeof where, "%s:%d", s->file, s->line);
+        snprintf(buf, len, "%s:%d", s->file, s->line);
     else if (s->module)
-        snprintf(where, sizeof where, "[%s+0x%" PRIx64 "]", base_name(s->module), s->module_offset);
+        snprintf(buf, len, "[%s+0x%" PRIx64 "]", base_name(s->module), s->module_offset);
     else
-        snprintf(where, sizeof where, "[0x%" PRIx64 "]", f->address);
-    const char *name = s->function ? s->function : "??";
-    size_t column = FUNCTION_COLUMN, width = l->style->width;
-    if (width) {
-        size_t used = 4 + 1 + columns(where); /* indent, space */
-        size_t room = width > used + FUNCTION_MIN_COLUMNS ? width - used : FUNCTION_MIN_COLUMNS;
-        name = cut_to(name, room, cut, sizeof cut);
-        if (column > room)
-            column = room;
+        snprintf(buf, len, "[0x%" PRIx64 "]", f->address);
+    return buf;
+}
+
+/* The column a suspect's frames put their locations at: FUNCTION_COLUMN, or on a narrow
+ * terminal what leaves room for the longest location (FUNCTION_MIN_COLUMNS at least). */
+static size_t function_column(const struct suspect *sp, uint32_t shown, size_t width)
+{
+    size_t column = FUNCTION_COLUMN;
+    for (uint32_t k = 0; width && k < shown; k++) {
+        char where[TRACE_MAX_PATH + 64];
+        size_t used = 4 + 1 + columns(frame_location(&sp->frames[k], where, sizeof where));
+        size_t room = width > used ? width - used : 0; /* indent, space, location */
+        if (room < column)
+            column = room < FUNCTION_MIN_COLUMNS ? FUNCTION_MIN_COLUMNS : room;
     }
+    return column;
+}
+
+/* `function file:line`, the function padded or cut to `column`; the location is never cut. */
+static void frame_text(FILE *out, struct line *l, const struct suspect_frame *f, size_t column)
+{
+    char where[TRACE_MAX_PATH + 64], cut[1024];
+    const char *name = f->sym.function ? f->sym.function : "??";
+    if (l->style->width)
+        name = cut_to(name, column, cut, sizeof cut);
     size_t name_cols = columns(name);
     add(l, NULL, "    ");
     add(l, SGR_BOLD, "%s", name);
     add(l, NULL, "%*s ", name_cols < column ? (int)(column - name_cols) : 0, "");
-    add(l, SGR_LOCATION, "%s", where);
+    add(l, SGR_LOCATION, "%s", frame_location(f, where, sizeof where));
     emit(out, l, 0);
 }
 
@@ -271,6 +286,8 @@ static void title_text(FILE *out, struct line *l, const struct replay *r)
     const char *shown = exe, *ellipsis = "";
     if (width && fixed + columns(exe) > width) {
         size_t keep = width > fixed + 1 ? width - fixed - 1 : 0, cols = columns(exe);
+        if (keep < columns(base_name(exe))) /* the name at least; the line is cut at its end */
+            keep = columns(base_name(exe));
         while (*shown && cols > keep)
             cols -= (((unsigned char)*shown++ & 0xc0) != 0x80);
         while (((unsigned char)*shown & 0xc0) == 0x80)
@@ -357,8 +374,9 @@ static void suspect_text(FILE *out, struct line *l, size_t rank, const struct su
         add(l, NULL, "  %s", window_sparkline(sp->series, suspects, width, line));
     emit(out, l, 1);
     uint32_t shown = sp->frame_count < TEXT_FRAMES_SHOWN ? sp->frame_count : TEXT_FRAMES_SHOWN;
+    size_t column = function_column(sp, shown, l->style->width);
     for (uint32_t k = 0; k < shown; k++)
-        frame_text(out, l, &sp->frames[k]);
+        frame_text(out, l, &sp->frames[k], column);
     if (sp->frame_count > shown) {
         add(l, SGR_DIM, "    ... %u more frames (--format json shows all)", sp->frame_count - shown);
         emit(out, l, 1);
