@@ -231,8 +231,10 @@ static int parse_alert(struct cursor *c, struct alert *out)
 {
     int have_time = 0;
     out->kind = NULL;
-    if (expect(c, '{') < 0)
+    skip_space(c);
+    if (c->p >= c->end || *c->p != '{')
         return fail(c, "not a JSON object");
+    c->p++;
     skip_space(c);
     int empty = c->p < c->end && *c->p == '}';
     while (!empty) {
