@@ -34,12 +34,16 @@ try {
 
   facts.title = await page.title();
   facts.summary = await page.locator('#summary').innerText();
+  facts.warnings = await page.locator('#warnings').innerText();
   facts.pageInfo = await page.locator('#page-info').innerText();
   facts.tableRows = await page.locator('#suspects tbody tr.suspect').count();
-  const firstFn = page.locator('#suspects tbody tr.suspect').first().locator('td.fn');
-  facts.firstRowFunction = await firstFn.innerText();
-  facts.firstRowFunctionVisible = await firstFn.isVisible();
-  facts.firstRowCells = await page.locator('#suspects tbody tr.suspect').first().locator('td').allInnerTexts();
+  facts.tableText = await page.locator('#suspects tbody').innerText();
+  if (facts.tableRows) {
+    const firstFn = page.locator('#suspects tbody tr.suspect').first().locator('td.fn');
+    facts.firstRowFunction = await firstFn.innerText();
+    facts.firstRowFunctionVisible = await firstFn.isVisible();
+    facts.firstRowCells = await page.locator('#suspects tbody tr.suspect').first().locator('td').allInnerTexts();
+  }
 
   const flameNodes = () => page.evaluate(() => document.querySelectorAll('#flame g.node').length);
   const named = (name) => page.evaluate((n) =>
@@ -59,7 +63,8 @@ try {
     alerts: Array.from(document.querySelectorAll('#timeline g.alert text')).map((t) => t.textContent),
   }));
 
-  if (args.interactions) {
+  facts.flameText = await page.evaluate(() => Array.from(document.querySelectorAll('#flame > text')).map((t) => t.textContent));
+  if (args.interactions && facts.flameNamed.length && facts.tableRows) {
     // search: the frames named like the function are highlighted, nothing else is
     await page.fill('#search', args.function);
     facts.searchNamed = await named(args.function);

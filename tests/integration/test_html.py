@@ -116,6 +116,7 @@ def test_page_shows_the_leak(t):
     t.eq(f["title"], "leakshim: html_prog", "title (an alert's </script> must not run)")
     t.eq(f["firstRowFunction"], "remember_session", "the table's first row")
     t.check(f["firstRowFunctionVisible"], "the top suspect's name is not visible")
+    t.eq(f["warnings"], "", "warnings of a complete trace")
     t.eq(f["firstRowCells"][:5], ["1", "12.5 KiB", "200", f["firstRowCells"][3], "yes"], "first row")
     t.check("16.5 KiB (16,896 bytes) in 201 blocks from 2 stacks" in f["summary"],
             f"summary shows the leak: {f['summary']!r}")
@@ -172,6 +173,31 @@ def test_hundred_thousand_stacks(t):
     t.check(f["loadMs"] < 5000, f"page loaded in {f['loadMs']} ms")
     t.note(f"html 100k stacks: report {generate_s:.1f} s, {os.path.getsize(report) / 1e6:.1f} MB; "
            f"page drawn in {f['renderMs']} ms, loaded in {f['loadMs']} ms; {f['flameNodeCount']} flame nodes")
+
+
+def test_no_leak_and_cut_trace(t):
+    """A window without leaks draws an empty table and flame graph; a trace cut short says so."""
+    program = t.build("html_prog.c", extra=INCLUDE)
+    trace = t.run_ok([program], env={"LEAKSHIM_INTERVAL": "20ms"}).traces[0]
+    report, page, _ = _html(t, trace, "--since", "100")
+    t.eq(_data(t, page)["suspects"]["table"], 0, "suspects in an empty window")
+    f = _browse(t, report, "remember_session")
+    _no_trouble(t, f, report)
+    t.eq((f["tableRows"], f["tableText"]), (0, "No leaks: every block allocated in the window was freed."),
+         "empty table")
+    t.eq((f["flameNodeCount"], f["flameText"]), (0, ["Nothing leaked."]), "empty flame graph")
+    cut = os.path.join(t.tmp, "cut.trace")
+    with open(trace, "rb") as src, open(cut, "wb") as dst:
+        data = src.read()
+        dst.write(data[:len(data) * 2 // 3])
+    p = t.cli(["report", "--format", "html", "-o", os.path.join(t.tmp, "cut.html"), cut])
+    t.eq(p.returncode, 0, "report of a cut trace")
+    f = _browse(t, os.path.join(t.tmp, "cut.html"), "remember_session")
+    _no_trouble(t, f, os.path.join(t.tmp, "cut.html"))
+    t.check("Trace\nINCOMPLETE" in f["summary"], f"summary of a cut trace: {f['summary']!r}")
+    t.eq(f["warnings"], "The process did not finish its trace: what it did after the cut is missing.",
+         "warning of a cut trace")
+    t.eq(f["firstRowFunction"], "remember_session", "top suspect of the cut trace")
 
 
 def test_alerts_file_errors(t):
