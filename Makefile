@@ -38,6 +38,10 @@ $(BUILD)/analyzer/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ishim -c $< -o $@
 
+# The HTML report's page is included into report_html.o by the assembler (.incbin), which
+# the compiler's dependency lists do not show.
+$(BUILD)/analyzer/report_html.o $(BUILD)/san/analyzer/report_html.o: analyzer/report_html.html
+
 $(BUILD)/leakshim: $(ANALYZER_OBJ)
 	$(CC) $(ANALYZER_OBJ) -o $@ $(ANALYZER_LIBS)
 

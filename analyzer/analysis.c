@@ -27,6 +27,8 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
         snprintf(error, error_len, "out of memory");
         return -1;
     }
+    a->replay.progress = req->progress;
+    a->replay.progress_ctx = req->progress_ctx;
     char why[600] = "";
     replay_set_window(&a->replay, req->since, req->until);
     enum trace_status status = replay_file(&a->replay, trace, why, sizeof why);

@@ -18,6 +18,8 @@ struct analysis_request {
     const char *since, *until; /* the window: NULL for the trace's start and end, else seconds
                                   from the start ("12.5") or the name of a mark */
     int include_freed;        /* also stacks whose blocks were all freed (allocated totals) */
+    void (*progress)(void *ctx, uint64_t bytes_read); /* optional: see struct replay */
+    void *progress_ctx;
 };
 
 struct analysis {

@@ -10,7 +10,7 @@ static const char usage[] =
     "commands:\n"
     "  run [--output TEMPLATE] -- PROGRAM [ARGS...]\n"
     "        run PROGRAM with the tracer preloaded; prints where the trace went\n"
-    "  report [--format text|json|collapsed|pprof] [--top N] [--sort score|bytes|count|growth]\n"
+    "  report [--format text|json|collapsed|pprof|html] [--top N] [--sort KEY]\n"
     "         [--since SECONDS|MARK] [--until SECONDS|MARK] TRACE\n"
     "        replay TRACE and rank the stacks that still hold memory at its end,\n"
     "        growing ones first\n"

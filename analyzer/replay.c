@@ -338,7 +338,9 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
     static struct trace_record rec; /* large (a full stack): kept off the stack */
     char why[256];
     r->complete = 0;
-    while ((s = trace_reader_next(&reader, &rec)) == TRACE_OK) {
+    for (uint32_t n = 1; (s = trace_reader_next(&reader, &rec)) == TRACE_OK; n++) {
+        if (r->progress && n % 4096 == 0)
+            r->progress(r->progress_ctx, rec.offset);
         if (replay_apply(r, &rec, why, sizeof why) < 0) {
             snprintf(reader.error, sizeof reader.error, "%s: %s", path, why);
             s = TRACE_INVALID;

@@ -83,6 +83,9 @@ struct replay {
     } process;
     int complete;     /* the trace was finished: an END record, or an exec that replaced the image */
     int ended_by_exec; /* an EXEC record with no EXEC_FAILED after it */
+    /* When set, replay_file calls it every few thousand records with the bytes read so far. */
+    void (*progress)(void *ctx, uint64_t bytes_read);
+    void *progress_ctx;
 };
 
 /* 0, or -1 on out of memory. */

@@ -13,6 +13,14 @@
 void report_json(FILE *out, const struct replay *r, const struct suspect_list *suspects);
 void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects);
 
+/* How the text report is shaped for a terminal (report_text uses neither). */
+struct text_style {
+    size_t width; /* columns: lines are fitted to it (0: never cut) */
+    int color;    /* ANSI colours */
+};
+void report_text_styled(FILE *out, const struct replay *r, const struct suspect_list *suspects,
+                        const struct text_style *style);
+
 /* report_collapsed.c: what each folded stack's value counts. */
 enum collapsed_value {
     COLLAPSED_LEAKED,    /* bytes outstanding at the end (the default) */

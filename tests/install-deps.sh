@@ -6,13 +6,17 @@
 #
 # Debian packages: as root it runs apt-get; otherwise it prints the exact command and fails.
 # npm tools, under build/tools/npm: the SARIF 2.1.0 schema (shipped in @microsoft/jest-sarif)
-# and ajv 6, the validator that package uses; installed once, pinned, quick when present.
+# and ajv 6, the validator that package uses; under build/node: playwright-core, which
+# drives the system's chromium in the HTML report's test. Installed once, pinned, quick when
+# present.
 set -eu
 PACKAGES="gcc make pkg-config python3 cppcheck libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
           zlib1g-dev libjansson-dev libxml2-utils
-          clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go prometheus"
+          clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go prometheus chromium"
 NPM_PACKAGES="ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0"
-NPM_DIR=$(cd "$(dirname "$0")/.." && pwd)/build/tools/npm
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NPM_DIR=$ROOT/build/tools/npm
+BROWSER_DIR=$ROOT/build/node
 
 apt_install() {
     if [ "$(id -u)" != 0 ]; then
@@ -31,6 +35,9 @@ debian_packages() {
     for p in $PACKAGES; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
+    # node and npm may come from elsewhere than Debian (nodesource's nodejs carries npm)
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
     [ -z "$missing" ] || apt_install $missing
 }
 
@@ -44,8 +51,15 @@ npm_tools() {
     echo "$stamp" >"$NPM_DIR/.installed"
 }
 
+browser_tools() {
+    [ -f "$BROWSER_DIR/node_modules/playwright-core/package.json" ] && return 0
+    echo "installing playwright-core into $BROWSER_DIR"
+    mkdir -p "$BROWSER_DIR"
+    npm install --prefix "$BROWSER_DIR" --no-audit --no-fund --silent playwright-core@1 >/dev/null
+}
+
 case "${1:-all}" in
-    all) debian_packages; npm_tools ;;
+    all) debian_packages; npm_tools; browser_tools ;;
     npm) npm_tools ;;
     *) echo "usage: tests/install-deps.sh [npm]" >&2; exit 2 ;;
 esac
