@@ -47,11 +47,14 @@ def test_startup_allocation_is_not_growth(t):
     t.eq(config["growing"], False, "startup configuration growing")
     t.eq(config["recent_growth_bytes_per_s"], 0.0, "startup configuration recent growth")
     t.check(config["score"] < 0.5 <= leak["score"], f"scores {config['score']} / {leak['score']}")
-    # about 24 bytes per 2 ms request: 12 KB/s minus the time the requests take
-    t.check(6000 < leak["growth_bytes_per_s"] < 12500, f"leak growth {leak['growth_bytes_per_s']}")
-    t.eq(leak["freed_share"], 0.0, "leak freed share")
-    t.check(leak["oldest_age_s"] > 0.5 and leak["youngest_age_s"] < 0.05,
+    # the leak's bytes over the time its blocks span, whatever the machine's pace: 24 bytes per
+    # request, a request every 2 ms or more
+    span = leak["oldest_age_s"] - leak["youngest_age_s"]
+    t.check(span > 0.9 and leak["youngest_age_s"] < 0.05,
             f"leak ages {leak['oldest_age_s']} / {leak['youngest_age_s']}")
+    t.check(abs(leak["growth_bytes_per_s"] - 500 * 24 / span) < 0.2 * 500 * 24 / span,
+            f"leak growth {leak['growth_bytes_per_s']} vs {500 * 24 / span:.0f} (bytes over the span)")
+    t.eq(leak["freed_share"], 0.0, "leak freed share")
     # by bytes the configuration comes first
     t.eq(_rank_of(_report(t, _record(t, "startup"), "--sort", "bytes"), "load_config"), 1,
          "load_config's rank by bytes")
@@ -146,8 +149,12 @@ def test_timeline_formats_agree(t):
     points = tl["points"]
     rep = _report(t, trace)
     duration = rep["process"]["duration_s"]
-    # one point at the start, one per 50 ms, one at exit
-    t.check(abs(len(points) - (duration / 0.05 + 2)) <= 2, f"{len(points)} points over {duration} s")
+    # one point at the start, one per 50 ms, one at exit; a writer that was late (a loaded
+    # machine) writes one point for the intervals it missed, never more
+    want = duration / 0.05 + 2
+    t.check(want / 2 <= len(points) <= want + 1, f"{len(points)} points over {duration} s")
+    slots = [int(p["t_s"] / 0.05 + 1e-9) for p in points[1:-1]]  # each due at a multiple of 50 ms
+    t.check(all(a < b for a, b in zip(slots, slots[1:])), f"two points in one interval: {slots}")
     t.eq(points[0]["allocations"], 0, "first point's allocations")
     last = points[-1]
     t.eq(last["allocations"], rep["summary"]["allocations"], "last point's allocations")
