@@ -25,10 +25,11 @@ void record_signal_mark(unsigned n);
 
 struct pending_realloc {
     uint64_t pos;
-    uint32_t words, depth;
+    uint32_t words, depth, flags;
 };
-/* Captures the stack and reserves the record, before the real realloc. */
-void record_realloc_begin(struct pending_realloc *r);
+/* Before the real realloc(old, size): captures the stack and reserves the record. Returns 1,
+ * or 0 when sampling leaves nothing to record (then record_realloc_end must not be called). */
+int record_realloc_begin(struct pending_realloc *r, void *old, size_t size);
 /* Completes the record: `result` is what the real realloc returned for (old, size). */
 void record_realloc_end(struct pending_realloc *r, void *old, void *result, size_t size);
 
