@@ -110,14 +110,20 @@ static void summary_text(FILE *out, const struct replay *r, const struct suspect
             r->process.seen ? r->process.exe : "unknown program", r->process.pid,
             (double)s->last_time_ns / 1e9,
             !r->complete ? "TRACE INCOMPLETE" : r->ended_by_exec ? "ended by exec" : "trace complete");
-    fprintf(out, "  %s %s, %s %s, peak %s live\n", grouped(s->allocations, a),
-            noun(s->allocations, "allocation", "allocations"), grouped(s->frees, b),
-            noun(s->frees, "free", "frees"), human(s->peak_bytes, c));
+    uint64_t period = r->sampling.sampled_period;
+    if (period)
+        fprintf(out, "  SAMPLED: one allocation per %s on average; every figure below is estimated"
+                     "%s\n", human(period, a),
+                r->sampling.escalations ? " (exact where everything was recorded: see the marks)" : "");
+    fprintf(out, "  %s%s %s, %s %s, peak %s live\n", period ? "estimated " : "",
+            grouped(s->allocations, a), noun(s->allocations, "allocation", "allocations"),
+            grouped(s->frees, b), noun(s->frees, "free", "frees"), human(s->peak_bytes, c));
     if (suspects->last_bucket > suspects->first_bucket)
         fprintf(out, "  heap %s  (live bytes, %.1f s)\n", window_sparkline(suspects->heap, suspects, line),
                 (double)(r->window.close_ns - r->window.open_ns) / 1e9);
     window_text(out, r);
-    fprintf(out, "  leaked %s (%s %s) in %s %s from %zu %s\n", human(s->leaked_bytes, a),
+    fprintf(out, "  %sleaked %s (%s %s) in %s %s from %zu %s\n", period ? "estimated: " : "",
+            human(s->leaked_bytes, a),
             grouped(s->leaked_bytes, b), noun(s->leaked_bytes, "byte", "bytes"),
             grouped(s->leaked_blocks, c), noun(s->leaked_blocks, "block", "blocks"), total_suspects,
             noun(total_suspects, "stack", "stacks"));
@@ -130,8 +136,10 @@ static void summary_text(FILE *out, const struct replay *r, const struct suspect
         fprintf(out, "  %" PRIu64 " %s recovered from the ring file the process left\n",
                 s->recovered_events, noun(s->recovered_events, "event", "events"));
     if (s->unmatched_frees)
-        fprintf(out, "  %" PRIu64 " %s of blocks allocated before this process (inherited) ignored\n",
-                s->unmatched_frees, noun(s->unmatched_frees, "free", "frees"));
+        fprintf(out, "  %" PRIu64 " %s of blocks %s ignored\n", s->unmatched_frees,
+                noun(s->unmatched_frees, "free", "frees"),
+                period ? "the trace does not follow (not sampled, or inherited)"
+                       : "allocated before this process (inherited)");
 }
 
 void report_text(FILE *out, const struct replay *r, const struct suspect_list *suspects)
