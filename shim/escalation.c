@@ -10,10 +10,12 @@ int escalation_parse(const char *text, struct escalation_spec *out)
 {
     *out = (struct escalation_spec){0, ESCALATION_DEFAULT_WINDOW_MS, ESCALATION_DEFAULT_RATE,
                                     ESCALATION_DEFAULT_CALM_MS};
-    if (strcmp(text, "off") == 0 || strcmp(text, "0") == 0)
+    if (!text || strcmp(text, "off") == 0 || strcmp(text, "0") == 0)
         return 0;
     struct escalation_spec spec = *out;
     spec.enabled = 1;
+    if (!*text)
+        return -1;
     if (strcmp(text, "on") == 0 || strcmp(text, "1") == 0) {
         *out = spec;
         return 0;
@@ -25,7 +27,9 @@ int escalation_parse(const char *text, struct escalation_spec *out)
             return -1;
         memcpy(item, text, len);
         item[len] = 0;
-        text += len + (text[len] == ',');
+        text += len;
+        if (*text == ',' && !*++text)
+            return -1; /* a trailing comma */
         char *value = strchr(item, '=');
         if (!value)
             return -1;
@@ -90,7 +94,8 @@ enum escalation_step escalation_rule_observe(struct escalation_rule *e, uint64_t
     uint64_t then_ns = POINT(e, e->span).ns;
     double seconds = ns > then_ns ? (double)(ns - then_ns) / 1e9 : 1e-9;
     double growth = (now - then) / seconds;
-    int sustained = mid > then && now > mid;
+    double least_half = mid - then < now - mid ? mid - then : now - mid;
+    int sustained = least_half > 0 && least_half >= (now - then) / 4;
     if (!e->escalated) {
         if (e->learned >= e->span && sustained && growth > learned_bar(e)) {
             e->bar = learned_bar(e);

@@ -4,8 +4,8 @@
  *
  * The measure is the heap's growth rate over the last `window`: g = (E_now - E_then) / (t_now -
  * t_then), E being the estimate at each sample. Growth is anomalous when
- *   - it is sustained: the estimate grew in both halves of the window (a leak grows steadily;
- *     a burst, or the noise of sampling, rarely does twice in a row), and
+ *   - it is sustained: each half of the window has at least a quarter of the growth (a leak
+ *     grows steadily; a burst, or a cache filled at once, grows in one half), and
  *   - g is above both the absolute floor `rate` and what the program showed before: the mean
  *     plus ESCALATION_SIGMAS standard deviations of g over the earlier, non-anomalous windows
  *     (a program whose live set churns through picked blocks has noisy estimates, and learns
@@ -34,7 +34,7 @@ struct escalation_spec {
     uint64_t window_ms, rate, calm_ms;
 };
 
-/* Parses a spec; 0, or -1 (with *out left disabled) if malformed. */
+/* Parses a spec (NULL: off); 0, or -1 (with *out left disabled) if malformed. */
 int escalation_parse(const char *text, struct escalation_spec *out);
 
 enum escalation_step { ESCALATION_KEEP, ESCALATION_ESCALATE, ESCALATION_DEESCALATE };

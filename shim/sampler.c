@@ -79,12 +79,6 @@ int sampler_pick_slow(struct sampler_thread *t, size_t size)
     return 1;
 }
 
-static uint32_t spill_bucket(uint64_t address, uint32_t home)
-{
-    uint64_t h = (address >> 4) * 0xC2B2AE3D27D4EB4Full;
-    return (home + ((uint32_t)(h >> 40) | 1u)) & (SAMPLED_SET_BUCKETS - 1);
-}
-
 static int claim_slot(_Atomic uint64_t *bucket, uint64_t address)
 {
     for (unsigned i = 0; i < SAMPLED_SET_SLOTS; i++) {
@@ -106,7 +100,7 @@ int sampled_set_insert(uint64_t address)
      * must find the count up (the free comes after this insert, in the program's order). */
     _Atomic uint64_t *spills = &sampled_set[home][SAMPLED_SET_SLOTS];
     atomic_fetch_add_explicit(spills, 1, memory_order_relaxed);
-    if (claim_slot(sampled_set[spill_bucket(address, home)], address) == 0)
+    if (claim_slot(sampled_set[sampled_spill(address, home)], address) == 0)
         return 0;
     atomic_fetch_sub_explicit(spills, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sampler_lost, 1, memory_order_relaxed);
@@ -115,7 +109,7 @@ int sampled_set_insert(uint64_t address)
 
 int sampled_set_take_spilled(uint64_t address, uint32_t home)
 {
-    if (!sampled_bucket_release(sampled_set[spill_bucket(address, home)], address))
+    if (!sampled_bucket_release(sampled_set[sampled_spill(address, home)], address))
         return 0;
     atomic_fetch_sub_explicit(&sampled_set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
     return 1;

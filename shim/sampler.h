@@ -98,6 +98,13 @@ static inline uint32_t sampled_home(uint64_t address)
     return (uint32_t)(((address >> 12) + (region >> 40)) & (SAMPLED_SET_BUCKETS - 1));
 }
 
+/* The second bucket of a block whose home bucket is full: never the home bucket. */
+static inline uint32_t sampled_spill(uint64_t address, uint32_t home)
+{
+    uint64_t h = (address >> 4) * 0xC2B2AE3D27D4EB4Full;
+    return (home + ((uint32_t)(h >> 40) | 1u)) & (SAMPLED_SET_BUCKETS - 1);
+}
+
 /* Adds a block. Returns 0, or -1 when both its buckets are full (counted in sampler_lost). */
 int sampled_set_insert(uint64_t address);
 /* The slow part of sampled_set_take: the block's second bucket. */
