@@ -19,7 +19,7 @@
 
 /* Records a block the real allocator returned (NULL: failed, nothing to record) and leaves
  * the hook. */
-static void *allocated(void *p, size_t size)
+static inline __attribute__((always_inline)) void *allocated(void *p, size_t size)
 {
     if (p && shim_recording())
         record_alloc(p, size);

@@ -28,11 +28,8 @@ static uint64_t reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32
     return pos;
 }
 
-void record_alloc(void *address, size_t size)
+void record_alloc_event(void *address, size_t size, uint32_t flags)
 {
-    uint32_t flags = 0;
-    if (sampler_period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size)))
-        return;
     int saved_errno = errno;
     uint32_t words, depth;
     uint64_t pos = reserve_with_stack(EVENT_ALLOC_FIXED_WORDS, &words, &depth);
@@ -74,11 +71,8 @@ void record_signal_mark(unsigned n)
     errno = saved_errno;
 }
 
-void record_free(void *address)
+void record_free_event(void *address, uint32_t flags)
 {
-    uint32_t flags = 0;
-    if (sampler_period && !(flags = sampler_release((uint64_t)(uintptr_t)address)))
-        return;
     int saved_errno = errno;
     uint64_t pos = ring_reserve(&writer_ring, EVENT_FREE_WORDS);
     ring_put(&writer_ring, pos, 1, (uint64_t)(uintptr_t)address);

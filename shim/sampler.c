@@ -11,11 +11,13 @@ _Atomic int sampler_everything;
 _Atomic uint64_t sampler_lost;
 __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
 sampled_bucket *sampled_set;
+_Atomic uint32_t *sampled_homes;
 
 static uint64_t seed_base;
 static _Atomic uint64_t threads_started;
 
-#define SET_BYTES (SAMPLED_SET_BUCKETS * sizeof(sampled_bucket))
+#define TABLE_BYTES (SAMPLED_SET_BUCKETS * sizeof(sampled_bucket))
+#define SET_BYTES (TABLE_BYTES + SAMPLED_SET_BUCKETS * sizeof(uint32_t))
 #define MAX_COUNTDOWN (1ull << 62)
 
 int sampler_configure(uint64_t period, uint64_t seed)
@@ -33,6 +35,7 @@ int sampler_configure(uint64_t period, uint64_t seed)
     if (map == MAP_FAILED)
         return -1;
     sampled_set = map;
+    sampled_homes = (_Atomic uint32_t *)((char *)map + TABLE_BYTES);
     if (!seed) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -94,6 +97,7 @@ static int claim_slot(_Atomic uint64_t *bucket, uint64_t address)
 int sampled_set_insert(uint64_t address)
 {
     uint32_t home = sampled_home(address);
+    atomic_fetch_add_explicit(&sampled_homes[home], 1, memory_order_relaxed);
     if (claim_slot(sampled_set[home], address) == 0)
         return 0;
     /* The spill count goes up first: a lookup that finds the address in the second bucket
@@ -103,6 +107,7 @@ int sampled_set_insert(uint64_t address)
     if (claim_slot(sampled_set[sampled_spill(address, home)], address) == 0)
         return 0;
     atomic_fetch_sub_explicit(spills, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sampled_homes[home], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sampler_lost, 1, memory_order_relaxed);
     return -1;
 }
@@ -112,5 +117,6 @@ int sampled_set_take_spilled(uint64_t address, uint32_t home)
     if (!sampled_bucket_release(sampled_set[sampled_spill(address, home)], address))
         return 0;
     atomic_fetch_sub_explicit(&sampled_set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sampled_homes[home], 1, memory_order_relaxed);
     return 1;
 }
