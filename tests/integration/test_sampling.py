@@ -116,6 +116,36 @@ def test_escalation_names_the_leak_exactly(t):
     t.check(whole["summary"]["unmatched_frees"] > 0, "no frees of unsampled blocks counted")
 
 
+def test_sampling_resumes_after_the_leak(t):
+    """escalate_leak.c with 2.5 s of churn alone after the leak ("leak-stop"): with calm=1s
+    the shim goes back to sampling. The churn's blocks allocated while everything was recorded
+    and not picked by the sampler leave the books then, its picked ones stay followed: every
+    churn block is freed at the end, so the churn must leak exactly nothing (a block whose free
+    went unrecorded would show up as a false leak). The window from "escalated" to
+    "de-escalated" holds a run of consecutive leaks, exactly."""
+    exe = t.build("escalate_leak.c", extra=INCLUDE)
+    r = t.run_ok([exe, "2500"], env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_INTERVAL": "20ms",
+                                     "LEAKSHIM_ESCALATE": "window=400ms,calm=1s"}, timeout=60)
+    leaks = _printed(t, r.out, "leaks")
+    whole = _report(t, r.traces[0])
+    names = [m["name"] for m in whole["marks"]]
+    t.eq(names, ["leak-start", "escalated", "leak-stop", "de-escalated"], "marks")
+    t.require(len(names) == 4, "no de-escalation")
+    t.eq(whole["process"]["escalations"], 1, "process.escalations")
+    calm = whole["marks"][3]["t_s"] - whole["marks"][2]["t_s"]
+    t.check(1.0 <= calm < 2.0, f"de-escalated {calm:.3f} s after the leak stopped")
+    t.eq(lib.leaked(whole, "churn"), (0, 0), "churn (everything freed)")
+    t.check(lib.through(whole["suspects"][0], "leak_grow"), f"top suspect: {lib.describe(whole['suspects'][0])}")
+
+    part = _report(t, r.traces[0], "--since", "escalated", "--until", "de-escalated")
+    got_bytes, got_blocks = lib.leaked(part, "leak_grow")
+    prefix = [0]
+    for i in range(leaks):
+        prefix.append(prefix[-1] + 512 + i % 4096)
+    runs = [a for a in range(leaks - got_blocks + 1) if prefix[a + got_blocks] - prefix[a] == got_bytes]
+    t.check(got_blocks > 0 and runs, f"{got_bytes} B in {got_blocks} blocks is no run of consecutive leaks")
+
+
 def test_settings(t):
     exe = t.build("growth_cases.c", extra=INCLUDE)
     r = t.run([exe, "startup"], env={"LEAKSHIM_SAMPLE": "12Q"})

@@ -1,9 +1,10 @@
 /* A server-like program for escalation (LEAKSHIM_SAMPLE with LEAKSHIM_ESCALATE): a steady
  * phase of STEADY_MS of paced malloc/free churn over a constant live set (512 slots of 64 B to
  * 2 KiB), the mark "leak-start", then LEAK_MS of the same churn plus a leak through
- * leak_grow(): leak i (from 0) is 512 + i % 4096 bytes, 40 of them per millisecond. It prints
+ * leak_grow(): leak i (from 0) is 512 + i % 4096 bytes, 40 of them per millisecond. With an
+ * argument AFTER_MS, the mark "leak-stop" and AFTER_MS more of the churn alone follow. It prints
  *   escalate_leak: leaks N
- * so that the bytes of the last c leaks are known exactly. */
+ * so that the bytes of any run of consecutive leaks are known exactly. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,14 +68,20 @@ static void one_ms(unsigned leaks, unsigned *next)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     unsigned leaks = 0;
+    uint64_t after_ms = argc > 1 ? strtoull(argv[1], NULL, 10) : 0;
     for (uint64_t start = now_ms(); now_ms() - start < STEADY_MS;)
         one_ms(0, &leaks);
     leakshim_mark("leak-start");
     for (uint64_t start = now_ms(); now_ms() - start < LEAK_MS;)
         one_ms(LEAKS_PER_MS, &leaks);
+    if (after_ms) {
+        leakshim_mark("leak-stop");
+        for (uint64_t start = now_ms(); now_ms() - start < after_ms;)
+            one_ms(0, &leaks);
+    }
     for (unsigned s = 0; s < SLOTS; s++)
         free(slots[s]);
     printf("escalate_leak: leaks %u\n", leaks);
