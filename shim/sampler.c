@@ -11,13 +11,13 @@ _Atomic int sampler_everything;
 _Atomic uint64_t sampler_lost;
 __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
 sampled_bucket *sampled_set;
-_Atomic uint32_t *sampled_homes;
+_Atomic uint8_t *sampled_homes;
 
 static uint64_t seed_base;
 static _Atomic uint64_t threads_started;
 
 #define TABLE_BYTES (SAMPLED_SET_BUCKETS * sizeof(sampled_bucket))
-#define SET_BYTES (TABLE_BYTES + SAMPLED_SET_BUCKETS * sizeof(uint32_t))
+#define SET_BYTES (TABLE_BYTES + SAMPLED_SET_BUCKETS)
 #define MAX_COUNTDOWN (1ull << 62)
 
 int sampler_configure(uint64_t period, uint64_t seed)
@@ -35,7 +35,7 @@ int sampler_configure(uint64_t period, uint64_t seed)
     if (map == MAP_FAILED)
         return -1;
     sampled_set = map;
-    sampled_homes = (_Atomic uint32_t *)((char *)map + TABLE_BYTES);
+    sampled_homes = (_Atomic uint8_t *)((char *)map + TABLE_BYTES);
     if (!seed) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -94,10 +94,30 @@ static int claim_slot(_Atomic uint64_t *bucket, uint64_t address)
     return -1;
 }
 
+/* Both directions stop at SAMPLED_HOMES_MANY: once there, a count never moves again (a
+ * compare-and-swap loop each way, so that no update slips past the stop). */
+static void homes_enter(uint32_t home)
+{
+    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    while (v != SAMPLED_HOMES_MANY &&
+           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v + 1),
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+void sampled_homes_leave(uint32_t home)
+{
+    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    while (v != SAMPLED_HOMES_MANY && v != 0 &&
+           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v - 1),
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
 int sampled_set_insert(uint64_t address)
 {
     uint32_t home = sampled_home(address);
-    atomic_fetch_add_explicit(&sampled_homes[home], 1, memory_order_relaxed);
+    homes_enter(home);
     if (claim_slot(sampled_set[home], address) == 0)
         return 0;
     /* The spill count goes up first: a lookup that finds the address in the second bucket
@@ -107,7 +127,7 @@ int sampled_set_insert(uint64_t address)
     if (claim_slot(sampled_set[sampled_spill(address, home)], address) == 0)
         return 0;
     atomic_fetch_sub_explicit(spills, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&sampled_homes[home], 1, memory_order_relaxed);
+    sampled_homes_leave(home);
     atomic_fetch_add_explicit(&sampler_lost, 1, memory_order_relaxed);
     return -1;
 }
@@ -117,6 +137,6 @@ int sampled_set_take_spilled(uint64_t address, uint32_t home)
     if (!sampled_bucket_release(sampled_set[sampled_spill(address, home)], address))
         return 0;
     atomic_fetch_sub_explicit(&sampled_set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&sampled_homes[home], 1, memory_order_relaxed);
+    sampled_homes_leave(home);
     return 1;
 }

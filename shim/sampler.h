@@ -18,8 +18,9 @@
  * to a second bucket chosen by a hash of the whole address, and the home bucket's spill count
  * goes up. Beside the table, a compact array counts the blocks of each home bucket (wherever
  * they are): a free first reads that count, which for nearby pages sits in the same few cache
- * lines (4 bytes a page: a program's churn over 8 MiB of heap keeps 8 KiB of it hot), and
- * finding 0 (nearly always: sampled blocks are few) it is done. Otherwise it reads the home
+ * lines (a byte a page: a program's churn over 8 MiB of heap keeps 2 KiB of it hot), and
+ * finding 0 (nearly always: sampled blocks are few) it is done. A count that reaches 255
+ * stays there (it then only says "look in the table"), so a byte never wraps. Otherwise it reads the home
  * bucket's line and, only when its spill count is not zero, the second bucket's.
  *
  * Lock-free: slots are claimed by compare-and-swap from 0 and released by storing 0; no
@@ -94,8 +95,12 @@ static inline int sampler_pick(size_t size)
 
 typedef _Atomic uint64_t sampled_bucket[SAMPLED_SET_SLOTS + 1];
 extern sampled_bucket *sampled_set;
-/* per home bucket: the blocks in the set whose home it is (in it or spilled) */
-extern _Atomic uint32_t *sampled_homes;
+/* per home bucket: the blocks in the set whose home it is (in it or spilled), up to
+ * SAMPLED_HOMES_MANY, which is final */
+#define SAMPLED_HOMES_MANY 255
+extern _Atomic uint8_t *sampled_homes;
+/* Counts a block out of its home bucket. */
+void sampled_homes_leave(uint32_t home);
 
 static inline uint32_t sampled_home(uint64_t address)
 {
@@ -134,7 +139,7 @@ static inline int sampled_set_take(uint64_t address)
         return 0;
     _Atomic uint64_t *b = sampled_set[home];
     if (sampled_bucket_release(b, address)) {
-        atomic_fetch_sub_explicit(&sampled_homes[home], 1, memory_order_relaxed);
+        sampled_homes_leave(home);
         return 1;
     }
     if (atomic_load_explicit(&b[SAMPLED_SET_SLOTS], memory_order_relaxed) == 0)
