@@ -29,7 +29,10 @@
  * free is recorded) and sampler_lost counts it; the writer reports the count in the trace
  * (TRACE_LOST_SAMPLED_SET). The table holds 229,376 blocks; a lookup stays one line while most
  * buckets hold fewer than 7, i.e. up to about 100,000 sampled live blocks (50 GiB of small
- * blocks at P = 512 KiB).
+ * blocks at P = 512 KiB). It is sized for samples that are sparse in memory, as they are
+ * with periods of tens of KiB and more: with a period of a few bytes, every small block is
+ * picked, a page of them overflows its home bucket into second buckets all over the table,
+ * and with tens of thousands of them live, blocks are lost (and counted).
  *
  * Concurrency: an address is inserted by the thread that allocated it, after the real
  * allocator returned it, and removed by the thread that frees it, before the real free; the
