@@ -170,8 +170,10 @@ static void count_alloc(struct replay *r, struct stack_info *s, uint64_t address
     b.size = weight.size;
     if (live_map_put(&r->live, &b, &old) == 1)
         forget_block(r, &old); /* the address was live: its free was never seen */
-    if (r->sampling.sampled_period)
+    if (r->sampling.sampled_period) {
         note_weight(r, address, weight.stack, 0);
+        r->sampling.full_allocations += !r->sampling.period;
+    }
     r->summary.allocations += weight.stack;
     r->summary.allocated_bytes += b.size;
     if (!(b.born & BORN_OUTSIDE_WINDOW)) {
@@ -300,13 +302,16 @@ static int resume_sampling(struct replay *r)
 
 static int apply_sampling(struct replay *r, uint64_t period)
 {
-    int resumes = period && !r->sampling.period && r->sampling.sampled_period;
+    int resumes = period && !r->sampling.period && r->sampling.full_allocations;
     if (!period && r->sampling.period)
         r->sampling.escalations++;
     if (period && !r->sampling.sampled_period)
         r->sampling.sampled_period = period;
     r->sampling.period = period;
-    return resumes && !r->window.closed ? resume_sampling(r) : 0;
+    if (!resumes || r->window.closed)
+        return 0;
+    r->sampling.full_allocations = 0; /* the next resumption has only the next part's to see */
+    return resume_sampling(r);
 }
 
 static int bound_reached_by_time(const struct window_bound *b, uint64_t now_ns, int after)

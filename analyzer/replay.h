@@ -72,6 +72,7 @@ struct replay_sampling {
     uint64_t sampled_period; /* the trace's first nonzero period; 0: nothing sampled, exact books */
     uint64_t escalations;    /* switches from sampling to full recording */
     uint64_t unfollowed_blocks; /* full-recording blocks left out when sampling resumed */
+    uint64_t full_allocations;  /* made in the current full-recording part */
     struct live_map weights; /* estimated counts of weighed blocks (replay.c) */
 };
 
