@@ -15,7 +15,7 @@ SHIM_OBJ    := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 SHIM_CFLAGS  = $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-omit-frame-pointer
 SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/exports.map \
-               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread
+               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread -lm
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)

@@ -16,7 +16,7 @@
 
 static const char *origin_name(unsigned origin)
 {
-    return origin == TRACE_MARK_SIGNAL ? "signal" : "call";
+    return origin == TRACE_MARK_SIGNAL ? "signal" : origin == TRACE_MARK_SHIM ? "shim" : "call";
 }
 
 static void timeline_csv(FILE *out, const struct timeline *t)

@@ -13,10 +13,16 @@
 #define BORN_OUTSIDE_WINDOW 0x80000000u
 #define BORN_MS_MAX 0x7fffffffu
 
+static void forget_weight(struct replay *r, uint64_t address);
+static uint64_t take_weight(struct replay *r, uint64_t address);
+static struct live_block weigh(const struct replay *r, uint64_t address, uint64_t size);
+static void note_weight(struct replay *r, uint64_t address, uint64_t blocks, uint32_t flags);
+
 int replay_init(struct replay *r)
 {
     memset(r, 0, sizeof *r);
     live_map_init(&r->live);
+    live_map_init(&r->sampling.weights);
     series_clock_init(&r->clock);
     r->window.opened = 1;
     r->sym = symbolizer_new();
@@ -59,6 +65,7 @@ void replay_free(struct replay *r)
     series_free(&r->heap_series);
     timeline_free(&r->timeline);
     live_map_free(&r->live);
+    live_map_free(&r->sampling.weights);
     if (r->sym)
         symbolizer_free(r->sym);
     memset(r, 0, sizeof *r);
@@ -109,19 +116,45 @@ static void track_outstanding(struct replay *r, struct stack_info *s, int64_t de
                   r->summary.live_bytes);
 }
 
-/* Removes block b from the books (it was freed, or its address was reused unseen). */
-static void forget_block(struct replay *r, const struct live_block *b)
+/* Takes block b's `blocks` (its count: 1 unless weighed) and bytes off the live books. */
+static void unlive(struct replay *r, const struct live_block *b, uint64_t blocks)
 {
     struct stack_info *s = replay_stack(r, b->stack);
     r->summary.live_bytes -= b->size;
-    r->summary.live_blocks--;
+    r->summary.live_blocks -= blocks;
     if (!(b->born & BORN_OUTSIDE_WINDOW)) {
         s->live_bytes -= b->size;
-        s->live_blocks--;
+        s->live_blocks -= blocks;
         r->summary.leaked_bytes -= b->size;
-        r->summary.leaked_blocks--;
+        r->summary.leaked_blocks -= blocks;
     }
     track_outstanding(r, s, -(int64_t)b->size);
+}
+
+/* Puts block b (b->size bytes, `blocks` blocks) on the live books. */
+static void make_live(struct replay *r, const struct live_block *b, uint64_t blocks)
+{
+    struct stack_info *s = replay_stack(r, b->stack);
+    r->summary.live_bytes += b->size;
+    r->summary.live_blocks += blocks;
+    if (r->summary.live_bytes > r->summary.peak_bytes)
+        r->summary.peak_bytes = r->summary.live_bytes;
+    if (!(b->born & BORN_OUTSIDE_WINDOW)) {
+        s->live_bytes += b->size;
+        s->live_blocks += blocks;
+        r->summary.leaked_bytes += b->size;
+        r->summary.leaked_blocks += blocks;
+    }
+    track_outstanding(r, s, (int64_t)b->size);
+}
+
+/* Removes block b from the books (it was freed, or its address was reused unseen). Returns
+ * the number of blocks it counted for. */
+static uint64_t forget_block(struct replay *r, const struct live_block *b)
+{
+    uint64_t blocks = r->sampling.weights.count ? take_weight(r, b->address) : 1;
+    unlive(r, b, blocks);
+    return blocks;
 }
 
 static void count_alloc(struct replay *r, struct stack_info *s, uint64_t address, uint64_t size,
@@ -129,38 +162,156 @@ static void count_alloc(struct replay *r, struct stack_info *s, uint64_t address
 {
     uint64_t ms = r->now_ns / 1000000;
     struct live_block b = {address, size, stack_id, ms > BORN_MS_MAX ? BORN_MS_MAX : (uint32_t)ms},
-                      old;
+                      old, weight = {address, size, 1, 0};
     if (!r->window.opened)
         b.born |= BORN_OUTSIDE_WINDOW;
+    if (r->sampling.sampled_period)
+        weight = weigh(r, address, size);
+    b.size = weight.size;
     if (live_map_put(&r->live, &b, &old) == 1)
         forget_block(r, &old); /* the address was live: its free was never seen */
-    r->summary.allocations++;
-    r->summary.allocated_bytes += size;
-    r->summary.live_bytes += size;
-    r->summary.live_blocks++;
-    if (r->summary.live_bytes > r->summary.peak_bytes)
-        r->summary.peak_bytes = r->summary.live_bytes;
-    if (!(b.born & BORN_OUTSIDE_WINDOW)) {
-        s->live_bytes += size;
-        s->live_blocks++;
-        s->alloc_bytes += size;
-        s->alloc_blocks++;
-        r->summary.leaked_bytes += size;
-        r->summary.leaked_blocks++;
+    if (r->sampling.sampled_period) {
+        note_weight(r, address, weight.stack, 0);
+        r->sampling.full_allocations += !r->sampling.period;
     }
-    track_outstanding(r, s, (int64_t)size);
+    r->summary.allocations += weight.stack;
+    r->summary.allocated_bytes += b.size;
+    if (!(b.born & BORN_OUTSIDE_WINDOW)) {
+        s->alloc_bytes += b.size;
+        s->alloc_blocks += weight.stack;
+    }
+    make_live(r, &b, weight.stack);
 }
 
 static void count_free(struct replay *r, uint64_t address)
 {
     struct live_block b;
-    r->summary.frees++;
     if (live_map_take(&r->live, address, &b) < 0) {
         r->summary.unmatched_frees++;
+        if (!r->sampling.sampled_period) /* in a trace that samples, see trace_format.h */
+            r->summary.frees++;
         return;
     }
     r->summary.freed_bytes += b.size;
-    forget_block(r, &b);
+    r->summary.frees += forget_block(r, &b);
+}
+
+/* --- sampling: weights ------------------------------------------------------------------
+ * A block of s bytes recorded under period P (trace_format.h, "sampling") was recorded with
+ * probability p = 1 - exp(-s/P): it stands for 1/p blocks and s/p bytes, and every sum of the
+ * books over blocks is then an unbiased (Horvitz-Thompson) estimate. Its live_block.size holds
+ * the estimated bytes, so byte sums need nothing more; its estimated count lives in a side map,
+ * r->sampling.weights (address -> count in .size, flags in .stack), which exists only in
+ * traces that sample. Each estimate is rounded to an integer up or down at random, up with the
+ * probability of the fraction (a hash of the address and size decides: the same for a trace
+ * every time), so that rounding adds no bias (1.58 rounded would always count 2).
+ *
+ * A full-recording part (period 0) records every block with weight 1; the sampler's picks
+ * among them get a SAMPLED record (WEIGHT_PICKED). When sampling resumes, only those keep
+ * their frees recorded: the others leave the books (sampling.unfollowed_blocks), the picked
+ * ones are weighed as sampled blocks from then on. */
+
+#define WEIGHT_PICKED 1u /* recorded while the period was 0, and the sampler's pick */
+
+static uint64_t round_at_random(double x, uint64_t address, uint64_t salt)
+{
+    uint64_t whole = (uint64_t)x, h = (address ^ salt) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+    double u = (double)((h ^ (h >> 32)) >> 11) * 0x1p-53;
+    return whole + (u < x - (double)whole);
+}
+
+/* The weight of a block of `size` bytes at `address` allocated now: .size the estimated bytes,
+ * .stack the estimated count. */
+static struct live_block weigh(const struct replay *r, uint64_t address, uint64_t size)
+{
+    double p = trace_sampling_probability(size, r->sampling.period);
+    struct live_block w = {address, size, 1, 0};
+    if (p > 0 && p < 1) {
+        w.size = round_at_random((double)size / p, address, size);
+        w.stack = (uint32_t)round_at_random(1 / p > 4e9 ? 4e9 : 1 / p, address, ~size);
+    }
+    return w;
+}
+
+static void note_weight(struct replay *r, uint64_t address, uint64_t blocks, uint32_t flags)
+{
+    struct live_block e = {address, blocks, flags, 0};
+    if (!r->sampling.period && !flags) { /* a full-recording block: weight 1, no entry */
+        forget_weight(r, address);
+        return;
+    }
+    live_map_put(&r->sampling.weights, &e, NULL); /* out of memory: counted as 1 block */
+}
+
+static void forget_weight(struct replay *r, uint64_t address)
+{
+    struct live_block e;
+    if (r->sampling.weights.count)
+        live_map_take(&r->sampling.weights, address, &e);
+}
+
+/* The estimated count of the block at `address`, which leaves the side map. */
+static uint64_t take_weight(struct replay *r, uint64_t address)
+{
+    struct live_block e;
+    return live_map_take(&r->sampling.weights, address, &e) == 0 && !(e.stack & WEIGHT_PICKED) ? e.size : 1;
+}
+
+struct block_list {
+    struct live_block *items;
+    size_t count;
+};
+
+static void collect_block(const struct live_block *b, void *ctx)
+{
+    struct block_list *list = ctx;
+    list->items[list->count++] = *b;
+}
+
+/* Sampling resumes after a full-recording part: its blocks leave the books, or, for the
+ * sampler's picks, are weighed as sampled blocks. Returns 0, or -1 on out of memory. */
+static int resume_sampling(struct replay *r)
+{
+    struct block_list list = {malloc((r->live.count + 1) * sizeof *list.items), 0};
+    if (!list.items)
+        return -1;
+    live_map_each(&r->live, collect_block, &list);
+    for (size_t i = 0; i < list.count; i++) {
+        struct live_block *b = &list.items[i], e = {0, 0, 0, 0};
+        int weighed = live_map_take(&r->sampling.weights, b->address, &e) == 0;
+        if (weighed && !(e.stack & WEIGHT_PICKED)) {
+            live_map_put(&r->sampling.weights, &e, NULL); /* a sampled block: as it was */
+            continue;
+        }
+        unlive(r, b, 1);
+        if (!weighed) {
+            live_map_take(&r->live, b->address, &e);
+            r->sampling.unfollowed_blocks++;
+            continue;
+        }
+        struct live_block w = weigh(r, b->address, b->size);
+        b->size = w.size;
+        live_map_put(&r->live, b, NULL);
+        note_weight(r, b->address, w.stack, 0);
+        make_live(r, b, w.stack);
+    }
+    free(list.items);
+    return 0;
+}
+
+static int apply_sampling(struct replay *r, uint64_t period)
+{
+    int resumes = period && !r->sampling.period && r->sampling.full_allocations;
+    if (!period && r->sampling.period)
+        r->sampling.escalations++;
+    if (period && !r->sampling.sampled_period)
+        r->sampling.sampled_period = period;
+    r->sampling.period = period;
+    if (!resumes || r->window.closed)
+        return 0;
+    r->sampling.full_allocations = 0; /* the next resumption has only the next part's to see */
+    return resume_sampling(r);
 }
 
 static int bound_reached_by_time(const struct window_bound *b, uint64_t now_ns, int after)
@@ -214,7 +365,8 @@ static int apply_sample(struct replay *r, const struct trace_record *rec)
 {
     advance_time(r, rec->u.sample.ns);
     const struct replay_summary *s = &r->summary;
-    if (rec->u.sample.allocations != s->allocations || rec->u.sample.frees != s->frees)
+    if (!r->sampling.sampled_period && /* the books hold estimates, the sample counts records */
+        (rec->u.sample.allocations != s->allocations || rec->u.sample.frees != s->frees))
         r->timeline_mismatch = 1;
     struct heap_point p = {r->now_ns,       s->live_bytes, s->live_blocks, s->allocations,
                            s->frees,        s->allocated_bytes, s->freed_bytes,
@@ -281,6 +433,14 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
         break;
     case TRACE_REC_LOST:
         r->summary.lost_events += rec->u.lost.count;
+        break;
+    case TRACE_REC_SAMPLING:
+        if (apply_sampling(r, rec->u.sampling.period) < 0)
+            return error_at(error, error_len, rec, "out of memory");
+        break;
+    case TRACE_REC_SAMPLED:
+        if (!r->window.closed && r->sampling.sampled_period)
+            note_weight(r, rec->u.sampled.address, 1, WEIGHT_PICKED);
         break;
     case TRACE_REC_END:
         r->complete = 1;

@@ -13,7 +13,11 @@
  * the window is the whole trace.
  *
  * A frame is tied to the module that covered it when its STACK record was read, so a library
- * unloaded and replaced at the same address later still names the right file. */
+ * unloaded and replaced at the same address later still names the right file.
+ *
+ * Sampling (trace_format.h, "sampling"): in a trace that samples, every count and byte sum of
+ * the books is an unbiased estimate, each recorded block weighed by the inverse of its
+ * probability of being recorded; replay.c says how. */
 #ifndef LEAKSHIM_REPLAY_H
 #define LEAKSHIM_REPLAY_H
 
@@ -63,6 +67,15 @@ struct replay_summary {
     uint64_t last_time_ns;
 };
 
+struct replay_sampling {
+    uint64_t period;         /* in force now (TRACE_REC_SAMPLING); 0: every allocation recorded */
+    uint64_t sampled_period; /* the trace's first nonzero period; 0: nothing sampled, exact books */
+    uint64_t escalations;    /* switches from sampling to full recording */
+    uint64_t unfollowed_blocks; /* full-recording blocks left out when sampling resumed */
+    uint64_t full_allocations;  /* made in the current full-recording part */
+    struct live_map weights; /* estimated counts of weighed blocks (replay.c) */
+};
+
 struct replay {
     struct stack_info *stacks;
     uint32_t stack_count, stack_capacity;
@@ -86,6 +99,7 @@ struct replay {
     /* When set, replay_file calls it every few thousand records with the bytes read so far. */
     void (*progress)(void *ctx, uint64_t bytes_read);
     void *progress_ctx;
+    struct replay_sampling sampling;
 };
 
 /* 0, or -1 on out of memory. */

@@ -77,7 +77,7 @@ static void window_json(FILE *out, const struct replay *r)
         fprintf(out, "%s{\"name\": ", i ? ", " : "");
         json_string(out, m->name);
         fprintf(out, ", \"t_s\": %.3f, \"origin\": \"%s\"}", (double)m->ns / 1e9,
-                m->origin == TRACE_MARK_SIGNAL ? "signal" : "call");
+                m->origin == TRACE_MARK_SIGNAL ? "signal" : m->origin == TRACE_MARK_SHIM ? "shim" : "call");
     }
     fputs("],\n", out);
 }
@@ -89,10 +89,15 @@ void report_json(FILE *out, const struct replay *r, const struct suspect_list *s
     fprintf(out, "  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"exe\": ",
             r->process.pid, r->process.ppid);
     json_string(out, r->process.seen ? r->process.exe : NULL);
-    fprintf(out, ", \"complete\": %s, \"end\": %s, \"duration_s\": %.3f},\n",
+    fprintf(out, ", \"complete\": %s, \"end\": %s, \"duration_s\": %.3f",
             r->complete ? "true" : "false",
             !r->complete ? "null" : r->ended_by_exec ? "\"exec\"" : "\"exit\"",
             (double)s->last_time_ns / 1e9);
+    /* Under sampling every count and byte figure is an estimate, rounded to an integer. */
+    fprintf(out, ",\n              \"sampling_period_bytes\": %" PRIu64 ", \"estimates\": %s"
+            ", \"escalations\": %" PRIu64 "},\n",
+            r->sampling.sampled_period, r->sampling.sampled_period ? "true" : "false",
+            r->sampling.escalations);
     fprintf(out,
             "  \"summary\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
             ", \"peak_bytes\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64

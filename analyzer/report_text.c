@@ -274,7 +274,14 @@ static void summary_text(FILE *out, struct line *l, const struct replay *r,
     size_t total_suspects = suspects->total;
     char a[32], b[32], c[32], line[3 * SPARKLINE_WIDTH + 1];
     title_text(out, l, r);
-    add(l, NULL, "  %s %s, %s %s, peak %s live", units_grouped(s->allocations, a),
+    uint64_t period = r->sampling.sampled_period;
+    if (period) {
+        add(l, SGR_ALARM, "  SAMPLED: one allocation per %s on average; every figure below is estimated%s",
+            units_human_bytes(period, a),
+            r->sampling.escalations ? " (exact where everything was recorded: see the marks)" : "");
+        emit(out, l, 1);
+    }
+    add(l, NULL, "  %s%s %s, %s %s, peak %s live", period ? "estimated " : "", units_grouped(s->allocations, a),
         units_noun(s->allocations, "allocation", "allocations"), units_grouped(s->frees, b),
         units_noun(s->frees, "free", "frees"), units_human_bytes(s->peak_bytes, c));
     emit(out, l, 1);
@@ -291,7 +298,7 @@ static void summary_text(FILE *out, struct line *l, const struct replay *r,
         line_clear(l);
     }
     window_text(out, l, r);
-    add(l, NULL, "  leaked ");
+    add(l, NULL, "  %sleaked ", period ? "estimated: " : "");
     add(l, SGR_AMOUNT, "%s", units_human_bytes(s->leaked_bytes, a));
     add(l, NULL, " (%s %s) in %s %s from %zu %s", units_grouped(s->leaked_bytes, b),
         units_noun(s->leaked_bytes, "byte", "bytes"), units_grouped(s->leaked_blocks, c),
@@ -313,8 +320,10 @@ static void summary_text(FILE *out, struct line *l, const struct replay *r,
         emit(out, l, 1);
     }
     if (s->unmatched_frees) {
-        add(l, NULL, "  %" PRIu64 " %s of blocks allocated before this process (inherited) ignored",
-            s->unmatched_frees, units_noun(s->unmatched_frees, "free", "frees"));
+        add(l, NULL, "  %" PRIu64 " %s of blocks %s ignored", s->unmatched_frees,
+            units_noun(s->unmatched_frees, "free", "frees"),
+            period ? "the trace does not follow (not sampled, or inherited)"
+                   : "allocated before this process (inherited)");
         emit(out, l, 1);
     }
 }

@@ -1,6 +1,11 @@
 /* Replaying the unwritten part of a killed process's ring; see ring_recovery.h. The stacks of
  * recovered allocations are matched by their frames against the stacks the trace defined, and
- * defined anew when the trace never wrote them. */
+ * defined anew when the trace never wrote them.
+ *
+ * Under sampling, ring records are read as the writer reads them (event_effect(), events.h) in
+ * the mode the trace was in at its cut: a switch the writer had decided but not yet written is
+ * not in the ring, so records made in the new mode are read in the old one (picks made while
+ * everything was recorded count as sampled, and the reverse). */
 #include "ring_recovery.h"
 
 #include <errno.h>
@@ -63,35 +68,58 @@ static long long stack_id(struct recovery *rc, const uint64_t *frames, uint32_t 
     return rec.u.stack.id;
 }
 
+/* Applies an ALLOC, REALLOC or FREE ring record as the writer would have written it. Returns
+ * 1 if it was an event, 0 if sampling leaves nothing of it, -1 on failure. */
+static int apply_block_event(struct recovery *rc, unsigned type, const uint64_t *rec,
+                             struct trace_record *out)
+{
+    uint32_t aux = ring_header_aux(rec[0]), depth = aux & EVENT_AUX_DEPTH_MASK;
+    struct replay *r = rc->r;
+    struct event_effect e = event_effect(type, aux, rec, r->sampling.period != 0);
+    char why[128];
+    if (!e.allocated) {
+        if (!e.freed)
+            return 0;
+        out->type = TRACE_REC_FREE;
+        out->u.free.address = e.freed;
+        return replay_apply(r, out, why, sizeof why) < 0 ? -1 : 1;
+    }
+    int realloc_ = type == EVENT_REALLOC;
+    long long id = stack_id(rc, rec + (realloc_ ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS), depth);
+    if (id < 0)
+        return -1;
+    out->type = e.freed ? TRACE_REC_REALLOC : TRACE_REC_ALLOC;
+    out->old_address = e.freed;
+    out->u.alloc.address = e.allocated;
+    out->u.alloc.size = e.size;
+    out->u.alloc.stack = (uint32_t)id;
+    if (replay_apply(r, out, why, sizeof why) < 0)
+        return -1;
+    if (e.picked && !r->sampling.period && r->sampling.sampled_period) {
+        memset(out, 0, sizeof *out);
+        out->type = TRACE_REC_SAMPLED;
+        out->u.sampled.address = e.allocated;
+        if (replay_apply(r, out, why, sizeof why) < 0)
+            return -1;
+    }
+    return 1;
+}
+
 /* Applies the ring record `rec` of `n` words. Returns 1 if it was an event, 0 if it was an
- * empty reservation, -1 if it is malformed. */
+ * empty reservation (or sampling leaves nothing of it), -1 if it is malformed. */
 static int apply_record(struct recovery *rc, const uint64_t *rec, uint32_t n)
 {
     static struct trace_record out;
     uint32_t depth = ring_header_aux(rec[0]);
+    uint32_t frames = depth & EVENT_AUX_DEPTH_MASK;
     unsigned type = ring_header_type(rec[0]);
     memset(&out, 0, sizeof out);
-    if (type == EVENT_FREE && n == EVENT_FREE_WORDS) {
-        out.type = TRACE_REC_FREE;
-        out.u.free.address = rec[1];
-    } else if ((type == EVENT_ALLOC && depth <= TRACE_MAX_STACK_DEPTH &&
-                n == EVENT_ALLOC_FIXED_WORDS + depth) ||
-               (type == EVENT_REALLOC && depth <= TRACE_MAX_STACK_DEPTH &&
-                n == EVENT_REALLOC_FIXED_WORDS + depth)) {
-        int realloc_ = type == EVENT_REALLOC;
-        if (realloc_ && rec[2] == 0) { /* realloc(p, 0) freed p */
-            out.type = TRACE_REC_FREE;
-            out.u.free.address = rec[1];
-        } else {
-            long long id = stack_id(rc, rec + (realloc_ ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS), depth);
-            if (id < 0)
-                return -1;
-            out.type = realloc_ ? TRACE_REC_REALLOC : TRACE_REC_ALLOC;
-            out.old_address = rec[1];
-            out.u.alloc.address = rec[realloc_ ? 2 : 1];
-            out.u.alloc.size = rec[realloc_ ? 3 : 2];
-            out.u.alloc.stack = (uint32_t)id;
-        }
+    if ((type == EVENT_FREE && n == EVENT_FREE_WORDS) ||
+        (type == EVENT_ALLOC && frames <= TRACE_MAX_STACK_DEPTH &&
+         n == EVENT_ALLOC_FIXED_WORDS + frames) ||
+        (type == EVENT_REALLOC && frames <= TRACE_MAX_STACK_DEPTH &&
+         n == EVENT_REALLOC_FIXED_WORDS + frames)) {
+        return apply_block_event(rc, type, rec, &out);
     } else if (type == EVENT_MARK && depth == MARK_AUX_SIGNAL && n == 2) {
         out.type = TRACE_REC_MARK;
         out.u.mark.ns = rc->r->now_ns; /* the ring has no times: as late as the trace knows */

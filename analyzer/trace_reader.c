@@ -309,6 +309,12 @@ static void decode_payload(struct trace_reader *r, struct trace_record *rec, str
         rec->u.mark.origin = get_u64(c);
         get_bytes(c, rec->u.mark.name, TRACE_MAX_MARK_NAME, 1);
         break;
+    case TRACE_REC_SAMPLING:
+        rec->u.sampling.period = get_u64(c);
+        break;
+    case TRACE_REC_SAMPLED:
+        rec->u.sampled.address = get_address(r, c);
+        break;
     default:
         break;
     }
@@ -341,7 +347,7 @@ static inline int decode_event_fast(struct trace_reader *r, unsigned type, const
     return 1;
 }
 
-static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_MARK; }
+static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_SAMPLED; }
 
 /* After a zero type byte: the rest must be zeros too (space reserved, never written). */
 static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)

@@ -68,6 +68,12 @@ struct trace_record {
             uint64_t ns, origin;
             char name[TRACE_MAX_MARK_NAME + 1];
         } mark;
+        struct {
+            uint64_t period;
+        } sampling;
+        struct {
+            uint64_t address;
+        } sampled;
     } u;
     uint64_t old_address; /* TRACE_REC_REALLOC only */
 };

@@ -19,7 +19,7 @@
 
 /* Records a block the real allocator returned (NULL: failed, nothing to record) and leaves
  * the hook. */
-static void *allocated(void *p, size_t size)
+static inline __attribute__((always_inline)) void *allocated(void *p, size_t size)
 {
     if (p && shim_recording())
         record_alloc(p, size);
@@ -89,9 +89,10 @@ static void *traced_realloc(void *old, size_t size, size_t n, size_t elem, int a
     if (!old)
         return allocated(array ? real.reallocarray(NULL, n, elem) : real.malloc(size), size);
     struct pending_realloc pending;
-    record_realloc_begin(&pending);
+    int recording = record_realloc_begin(&pending, old, size);
     p = array ? real.reallocarray(old, n, elem) : real.realloc(old, size);
-    record_realloc_end(&pending, old, p, size);
+    if (recording)
+        record_realloc_end(&pending, old, p, size);
     shim_guard--;
     return p;
 }

@@ -30,6 +30,10 @@ static const struct option_spec option_table[] = {
     {"LEAKSHIM_INTERVAL", OPTION_DURATION, "100ms", 10, 3600 * 1000,
      offsetof(struct shim_options, interval_ms)},
     {"LEAKSHIM_MARK_SIGNAL", OPTION_SIGNAL, "off", 0, 0, offsetof(struct shim_options, mark_signal)},
+    {"LEAKSHIM_SAMPLE", OPTION_SIZE, "0", 0, 1ull << 40, offsetof(struct shim_options, sample_bytes)},
+    {"LEAKSHIM_SAMPLE_SEED", OPTION_COUNT, "0", 0, UINT32_MAX,
+     offsetof(struct shim_options, sample_seed)},
+    {"LEAKSHIM_ESCALATE", OPTION_STRING, "off", 0, 0, offsetof(struct shim_options, escalate)},
 };
 
 static const char *const kind_names[] = {
@@ -74,6 +78,16 @@ static int parse_number(const char *text, enum option_kind kind, uint64_t *out)
         return -1;
     *out = v << shift;
     return 0;
+}
+
+int options_parse_size(const char *text, uint64_t *out)
+{
+    return parse_number(text, OPTION_SIZE, out);
+}
+
+int options_parse_duration(const char *text, uint64_t *out_ms)
+{
+    return parse_number(text, OPTION_DURATION, out_ms);
 }
 
 /* A signal that may carry marks: not one that stops, kills or reports a fault. -1 if none. */

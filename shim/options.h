@@ -12,9 +12,17 @@ struct shim_options {
     uint64_t buffer_bytes;  /* LEAKSHIM_BUFFER: size of the event ring */
     uint64_t interval_ms;   /* LEAKSHIM_INTERVAL: time between heap samples */
     unsigned mark_signal;   /* LEAKSHIM_MARK_SIGNAL: signal that drops a mark, 0 for none */
+    uint64_t sample_bytes;  /* LEAKSHIM_SAMPLE: mean sampling period, 0 to record everything */
+    unsigned sample_seed;   /* LEAKSHIM_SAMPLE_SEED: the sampler's seed, 0 for a random one */
+    const char *escalate;   /* LEAKSHIM_ESCALATE: escalation rule (escalation.h), or "off" */
 };
 
 /* Parses the environment into `out` (no allocation; strings point into the environment). */
 void options_load(struct shim_options *out);
+
+/* A size with an optional K, M or G suffix, and a duration in ms or with an ms or s suffix, as
+ * the settings take them (for settings that hold several values). 0, or -1 if malformed. */
+int options_parse_size(const char *text, uint64_t *out);
+int options_parse_duration(const char *text, uint64_t *out_ms);
 
 #endif

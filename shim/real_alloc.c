@@ -6,14 +6,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ARENA_BYTES (256 * 1024)
+#define ARENA_BYTES BOOTSTRAP_ARENA_BYTES
 #define ARENA_HEADER 16 /* each block is preceded by its size */
+#define arena bootstrap_arena
 
 struct real_allocator real;
 
-static _Alignas(4096) unsigned char arena[ARENA_BYTES];
+_Alignas(4096) unsigned char bootstrap_arena[ARENA_BYTES];
 static _Atomic size_t arena_used;
-static _Atomic int resolved;
+_Atomic int real_alloc_resolved;
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 
 void *bootstrap_alloc(size_t size, size_t alignment)
@@ -33,11 +34,6 @@ void *bootstrap_alloc(size_t size, size_t alignment)
     return arena + start; /* static memory: already zeroed, as calloc needs */
 }
 
-int bootstrap_owns(const void *p)
-{
-    return (const unsigned char *)p >= arena && (const unsigned char *)p < arena + ARENA_BYTES;
-}
-
 size_t bootstrap_size(const void *p)
 {
     size_t size;
@@ -47,10 +43,8 @@ size_t bootstrap_size(const void *p)
 
 #define RESOLVE(field) *(void **)&next.field = dlsym(RTLD_NEXT, #field)
 
-int real_alloc_ready(void)
+int real_alloc_resolve(void)
 {
-    if (__builtin_expect(atomic_load_explicit(&resolved, memory_order_acquire), 1))
-        return 1;
     if (resolving)
         return 0;
     resolving = 1;
@@ -67,7 +61,7 @@ int real_alloc_ready(void)
     RESOLVE(pvalloc);
     RESOLVE(malloc_usable_size);
     real = next; /* racing threads store the same values */
-    atomic_store_explicit(&resolved, 1, memory_order_release);
+    atomic_store_explicit(&real_alloc_resolved, 1, memory_order_release);
     resolving = 0;
     return 1;
 }

@@ -7,6 +7,7 @@
 #ifndef LEAKSHIM_REAL_ALLOC_H
 #define LEAKSHIM_REAL_ALLOC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct real_allocator {
@@ -26,14 +27,30 @@ struct real_allocator {
 /* Valid once real_alloc_ready() returned true. */
 extern struct real_allocator real;
 
+/* Resolves `real` (the slow path of real_alloc_ready). */
+int real_alloc_resolve(void);
+extern _Atomic int real_alloc_resolved;
+
 /* Resolves `real` if needed. Returns 1 when it is usable, 0 while resolution is under way on
  * this thread (the caller is inside dlsym: use the bootstrap arena). Call with the
- * re-entrancy guard set. */
-int real_alloc_ready(void);
+ * re-entrancy guard set. Inline: every hook asks, every time. */
+static inline int real_alloc_ready(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&real_alloc_resolved, memory_order_acquire), 1))
+        return 1;
+    return real_alloc_resolve();
+}
 
 /* The bootstrap arena: aligned bump allocation, NULL when exhausted. */
+#define BOOTSTRAP_ARENA_BYTES (256 * 1024)
+extern unsigned char bootstrap_arena[BOOTSTRAP_ARENA_BYTES];
 void *bootstrap_alloc(size_t size, size_t alignment);
-int bootstrap_owns(const void *p);
+
+static inline int bootstrap_owns(const void *p)
+{
+    return (const unsigned char *)p >= bootstrap_arena &&
+           (const unsigned char *)p < bootstrap_arena + BOOTSTRAP_ARENA_BYTES;
+}
 size_t bootstrap_size(const void *p);
 
 #endif

@@ -11,13 +11,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sampler.h"
+
 /* Frames kept per stack (LEAKSHIM_DEPTH). */
 extern unsigned record_depth;
 
-void record_alloc(void *address, size_t size);
+/* The events with the sampler's flags (events.h); record_alloc and record_free decide first,
+ * inline, so that what sampling leaves out costs no call. */
+void record_alloc_event(void *address, size_t size, uint32_t flags);
+void record_free_event(void *address, uint32_t flags);
+
+static inline void record_alloc(void *address, size_t size)
+{
+    uint32_t flags = 0;
+    if (sampler_period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size)))
+        return;
+    record_alloc_event(address, size, flags);
+}
+
+static inline void record_free(void *address)
+{
+    uint32_t flags = 0;
+    if (sampler_period && !(flags = sampler_release((uint64_t)(uintptr_t)address)))
+        return;
+    record_free_event(address, flags);
+}
+
 /* A marker without payload (EVENT_EXEC, EVENT_EXEC_FAILED). */
 void record_marker(unsigned type);
-void record_free(void *address);
 /* A mark named by the `len` (at most TRACE_MAX_MARK_NAME) bytes at `name`. */
 void record_mark(const char *name, size_t len);
 /* The mark "signal-n" (async-signal-safe, as every function here). */
@@ -25,10 +46,11 @@ void record_signal_mark(unsigned n);
 
 struct pending_realloc {
     uint64_t pos;
-    uint32_t words, depth;
+    uint32_t words, depth, flags;
 };
-/* Captures the stack and reserves the record, before the real realloc. */
-void record_realloc_begin(struct pending_realloc *r);
+/* Before the real realloc(old, size): captures the stack and reserves the record. Returns 1,
+ * or 0 when sampling leaves nothing to record (then record_realloc_end must not be called). */
+int record_realloc_begin(struct pending_realloc *r, void *old, size_t size);
 /* Completes the record: `result` is what the real realloc returned for (old, size). */
 void record_realloc_end(struct pending_realloc *r, void *old, void *result, size_t size);
 

@@ -17,6 +17,7 @@
 #ifndef LEAKSHIM_TRACE_FORMAT_H
 #define LEAKSHIM_TRACE_FORMAT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,11 +65,20 @@ enum trace_record_type {
     TRACE_REC_SAMPLE = 12,
     /* ns since the start (as TIME), origin (enum trace_mark_origin), name (a string) */
     TRACE_REC_MARK = 13,
+    /* how the allocations after it were recorded: the mean sampling period in bytes, or 0 when
+       every allocation and free is (see "sampling" below). Written first, after PROCESS, and
+       whenever the shim changes mode. */
+    TRACE_REC_SAMPLING = 14,
+    /* zigzag address delta (0: the block of the ALLOC or REALLOC just before); only while the
+       period is 0 in a trace that samples: that block was also the sampler's pick, so its free
+       stays recorded when sampling resumes */
+    TRACE_REC_SAMPLED = 15,
 };
 
 enum trace_mark_origin {
     TRACE_MARK_CALL = 1,   /* the program called leakshim_mark() */
     TRACE_MARK_SIGNAL = 2, /* the operator sent LEAKSHIM_MARK_SIGNAL; named "signal-N" */
+    TRACE_MARK_SHIM = 3,   /* the shim itself: "escalated", "de-escalated" (LEAKSHIM_ESCALATE) */
 };
 #define TRACE_MAX_MARK_NAME 255
 
@@ -78,7 +88,26 @@ enum trace_mark_origin {
 enum trace_lost_cause {
     TRACE_LOST_RECURSION = 1, /* an allocation inside the shim's own hook (e.g. a signal handler) */
     TRACE_LOST_OUTPUT = 2,    /* the trace file could not be extended */
+    TRACE_LOST_SAMPLED_SET = 3, /* a sampled block the shim could not follow (its set was full):
+                                   neither its allocation nor its free is in the trace */
 };
+
+/* --- sampling ---------------------------------------------------------------------------
+ * With a period P > 0 (TRACE_REC_SAMPLING), the shim records an allocation only when a
+ * Poisson process over the allocated bytes, with one point every P bytes on average, puts a
+ * point inside it: a block of s bytes is recorded with probability 1 - exp(-s/P), and its free
+ * is recorded too. A reader weighs each recorded block by the inverse of that probability,
+ * which makes every sum over blocks (bytes, counts) an unbiased estimate.
+ *
+ * With P = 0 after a sampling part (escalation), every allocation and free is recorded; the
+ * blocks the sampler would have picked anyway carry a SAMPLED record. When sampling resumes,
+ * only those keep their frees recorded: a reader then stops following the other blocks of the
+ * full-recording part and weighs the SAMPLED ones as sampled blocks. Frees of blocks the
+ * reader never saw (unsampled ones, freed while everything is recorded) are to be ignored. */
+static inline double trace_sampling_probability(uint64_t size, uint64_t period)
+{
+    return period ? -expm1(-(double)size / (double)period) : 1.0;
+}
 
 /* --- the ring file ----------------------------------------------------------------------
  * While a process records into the trace NAME, its event ring (shim/ring.h, records laid out

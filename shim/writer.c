@@ -18,11 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escalation.h"
 #include "events.h"
 #include "guard.h"
 #include "log.h"
 #include "modules.h"
 #include "resident.h"
+#include "sampled_heap.h"
+#include "sampler.h"
 #include "tracefile.h"
 
 /* Stacks are arrays of 64-bit return addresses: a multiply-xor over whole words hashes them
@@ -81,6 +84,12 @@ static struct {
     uint64_t allocations, frees, allocated_bytes;
     uint64_t sample_interval_ns, next_sample_ns;
     unsigned signal_marks_written;
+    /* sampling (sampler.h): the period the trace says now, the one producers use now (they
+       differ from an escalation decision until the first event made in the new mode), and
+       the losses already reported */
+    uint64_t trace_period, mode_period;
+    uint64_t sampled_set_losses;
+    struct escalation_rule escalation;
 } w;
 
 static uint64_t now_ns(clockid_t clock)
@@ -229,12 +238,15 @@ static void emit_signal_marks(unsigned n)
 }
 
 /* Between ring records: the marks that signals asked for, and the heap sample when due. */
+static void sampling_at_sample(uint64_t t);
+
 static void emit_periodic(void)
 {
     emit_signal_marks(atomic_load_explicit(&w.mark_signals, memory_order_relaxed));
     uint64_t t = trace_time_ns();
     if (t >= w.next_sample_ns) {
         emit_sample(t);
+        sampling_at_sample(t);
         w.next_sample_ns = t - t % w.sample_interval_ns + w.sample_interval_ns;
     }
 }
@@ -390,6 +402,85 @@ static void stop_ring(void)
     w.ring_file = NULL;
 }
 
+/* --- sampling and escalation (sampler.h, escalation.h) ------------------------------------ */
+
+static void emit_sampling(uint64_t period)
+{
+    struct payload p;
+    p.len = 0;
+    put_u64(&p, period);
+    emit(TRACE_REC_SAMPLING, &p);
+    w.trace_period = period;
+}
+
+/* Starts the sampler as LEAKSHIM_SAMPLE says and writes the trace's first SAMPLING record. */
+static void sampling_start(const struct shim_options *options)
+{
+    struct escalation_spec spec;
+    if (escalation_parse(options->escalate, &spec) < 0)
+        shim_warn("LEAKSHIM_ESCALATE=%s is not valid (on, off, or window=DURATION,rate=SIZE,"
+                  "calm=DURATION); using off", options->escalate);
+    if (sampler_configure(options->sample_bytes, options->sample_seed) < 0)
+        shim_warn("cannot map the set of sampled blocks; recording every allocation");
+    if (spec.enabled && !sampler_period) {
+        shim_warn("LEAKSHIM_ESCALATE has no effect without LEAKSHIM_SAMPLE");
+        spec.enabled = 0;
+    }
+    escalation_rule_init(&w.escalation, &spec, w.sample_interval_ns);
+    sampled_heap_reset(sampler_period, 1);
+    w.mode_period = sampler_period;
+    emit_sampling(sampler_period);
+}
+
+/* A heap sample was written: reports the blocks the sampler could not follow, and applies the
+ * escalation rule to the estimated live heap. A decision switches the producers at once; the
+ * trace follows at the first event they record in the new mode (sampling_before_event). */
+static void sampling_at_sample(uint64_t t)
+{
+    if (!sampler_period)
+        return;
+    uint64_t losses = atomic_load_explicit(&sampler_lost, memory_order_relaxed);
+    if (losses > w.sampled_set_losses) {
+        struct payload p;
+        p.len = 0;
+        put_u64(&p, TRACE_LOST_SAMPLED_SET);
+        put_u64(&p, losses - w.sampled_set_losses);
+        emit(TRACE_REC_LOST, &p);
+        w.sampled_set_losses = losses;
+    }
+    enum escalation_step step = escalation_rule_observe(&w.escalation, t, sampled_heap_bytes());
+    if (step == ESCALATION_KEEP)
+        return;
+    w.mode_period = step == ESCALATION_ESCALATE ? 0 : sampler_period;
+    atomic_store_explicit(&sampler_everything, step == ESCALATION_ESCALATE, memory_order_relaxed);
+}
+
+/* Before a block event with flags `aux`: the mark and SAMPLING record of a decided switch, at
+ * the first event recorded in the new mode. Events another thread recorded in the old mode
+ * may still follow; event_effect() reads them as the trace's mode says. */
+static void sampling_before_event(uint32_t aux)
+{
+    if (w.trace_period == w.mode_period || !(aux & EVENT_AUX_FULL) != (w.mode_period != 0))
+        return;
+    static const char escalated[] = "escalated", deescalated[] = "de-escalated";
+    if (w.mode_period)
+        emit_mark(TRACE_MARK_SHIM, deescalated, sizeof deescalated - 1);
+    else
+        emit_mark(TRACE_MARK_SHIM, escalated, sizeof escalated - 1);
+    emit_sampling(w.mode_period);
+}
+
+/* The estimated live heap, for the escalation rule: picked blocks come and go. */
+static void sampling_follow(uint32_t aux, uint64_t freed, uint64_t allocated, uint64_t size)
+{
+    if (!w.escalation.spec.enabled)
+        return;
+    if (aux & EVENT_AUX_TRACKED)
+        sampled_heap_remove(freed);
+    if ((aux & EVENT_AUX_PICKED) && allocated)
+        sampled_heap_add(allocated, size);
+}
+
 /* --- events ----------------------------------------------------------------------------- */
 
 static void put_address(struct payload *p, uint64_t address)
@@ -398,45 +489,59 @@ static void put_address(struct payload *p, uint64_t address)
     w.last_address = address;
 }
 
+/* ALLOC, FREE and REALLOC ring records, as event_effect() reads them in the trace's mode: a
+ * FREE, an ALLOC or a REALLOC record, or nothing (then 0 is returned, else 1). */
+static int encode_block_event(unsigned type, const uint64_t *rec)
+{
+    struct payload p;
+    p.len = 0;
+    uint32_t aux = ring_header_aux(rec[0]), depth = aux & EVENT_AUX_DEPTH_MASK;
+    sampling_before_event(aux);
+    struct event_effect e = event_effect(type, aux, rec, w.trace_period != 0);
+    sampling_follow(aux, rec[1], type == EVENT_REALLOC ? rec[2] : rec[1], e.size);
+    if (!e.allocated) {
+        if (!e.freed)
+            return 0;
+        put_address(&p, e.freed);
+        emit(TRACE_REC_FREE, &p);
+        w.frees++;
+        return 1;
+    }
+    const uint64_t *frames = rec + (type == EVENT_REALLOC ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS);
+    uint32_t id = intern_stack(frames, depth);
+    w.allocations++;
+    w.allocated_bytes += e.size;
+    if (e.freed) { /* the analyzer counts a realloc as a free and an allocation, as here */
+        w.frees++;
+        put_address(&p, e.freed);
+        put_i64(&p, (int64_t)(e.allocated - e.freed));
+        w.last_address = e.allocated;
+    } else {
+        put_address(&p, e.allocated);
+    }
+    put_u64(&p, e.size);
+    put_u64(&p, id);
+    emit(e.freed ? TRACE_REC_REALLOC : TRACE_REC_ALLOC, &p);
+    if (e.picked && !w.trace_period && sampler_period) { /* followed when sampling resumes */
+        p.len = 0;
+        put_address(&p, e.allocated);
+        emit(TRACE_REC_SAMPLED, &p);
+    }
+    return 1;
+}
+
 static void encode_event(const uint64_t *rec)
 {
     struct payload p;
     p.len = 0;
-    uint32_t depth = ring_header_aux(rec[0]);
-    switch (ring_header_type(rec[0])) {
-    case EVENT_ALLOC: {
-        uint32_t id = intern_stack(rec + EVENT_ALLOC_FIXED_WORDS, depth);
-        w.allocations++;
-        w.allocated_bytes += rec[2];
-        put_address(&p, rec[1]);
-        put_u64(&p, rec[2]);
-        put_u64(&p, id);
-        emit(TRACE_REC_ALLOC, &p);
-        break;
-    }
+    unsigned type = ring_header_type(rec[0]);
+    switch (type) {
+    case EVENT_ALLOC:
     case EVENT_FREE:
-        put_address(&p, rec[1]);
-        emit(TRACE_REC_FREE, &p);
-        w.frees++;
+    case EVENT_REALLOC:
+        if (!encode_block_event(type, rec))
+            return;
         break;
-    case EVENT_REALLOC: {
-        w.frees++; /* the analyzer counts a realloc as a free and an allocation, as here */
-        if (rec[2] == 0) { /* realloc(p, 0) freed p */
-            put_address(&p, rec[1]);
-            emit(TRACE_REC_FREE, &p);
-            break;
-        }
-        uint32_t id = intern_stack(rec + EVENT_REALLOC_FIXED_WORDS, depth);
-        w.allocations++;
-        w.allocated_bytes += rec[3];
-        put_address(&p, rec[1]);
-        put_i64(&p, (int64_t)(rec[2] - rec[1]));
-        w.last_address = rec[2];
-        put_u64(&p, rec[3]);
-        put_u64(&p, id);
-        emit(TRACE_REC_REALLOC, &p);
-        break;
-    }
     case EVENT_EXEC:
         emit_sample(trace_time_ns()); /* the image's heap as it ends */
         emit(TRACE_REC_EXEC, &p);
@@ -562,6 +667,7 @@ int writer_start(const struct shim_options *options)
     }
     w.sample_interval_ns = options->interval_ms * 1000000ull;
     emit_process(options->depth);
+    sampling_start(options);
     modules_scan(add_module, NULL);
     emit_periodic(); /* the time line's first point: nothing allocated yet */
     flush_plain();
@@ -600,6 +706,7 @@ void writer_sync(void)
  * `release` (after a fork they may have been mid-update: dropped unread). */
 static void reset_state(int release)
 {
+    sampled_heap_reset(0, release);
     if (release) {
         forget_stacks();
         for (size_t i = 0; i < w.module_count; i++)

@@ -351,6 +351,10 @@ static void test_roundtrip(void **state)
     assert_true(n > 0);
     exe[n] = 0;
     assert_string_equal(rec.u.process.exe, exe);
+    /* how allocations are recorded, right after: all of them (LEAKSHIM_SAMPLE unset) */
+    assert_int_equal(trace_reader_next(&reader, &rec), TRACE_OK);
+    assert_int_equal(rec.type, TRACE_REC_SAMPLING);
+    assert_int_equal(rec.u.sampling.period, 0);
 
     struct self_module self = {0};
     dl_iterate_phdr(find_self, &self);

@@ -1,0 +1,142 @@
+/* The sampler's draws and the set of sampled blocks; see sampler.h. */
+#include "sampler.h"
+
+#include <math.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t sampler_period;
+_Atomic int sampler_everything;
+_Atomic uint64_t sampler_lost;
+__thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
+sampled_bucket *sampled_set;
+_Atomic uint8_t *sampled_homes;
+
+static uint64_t seed_base;
+static _Atomic uint64_t threads_started;
+
+#define TABLE_BYTES (SAMPLED_SET_BUCKETS * sizeof(sampled_bucket))
+#define SET_BYTES (TABLE_BYTES + SAMPLED_SET_BUCKETS)
+#define MAX_COUNTDOWN (1ull << 62)
+
+int sampler_configure(uint64_t period, uint64_t seed)
+{
+    sampler_period = 0;
+    atomic_store(&sampler_everything, 0);
+    atomic_store(&sampler_lost, 0);
+    if (!period)
+        return 0;
+    /* Fresh zero pages, also over a forked parent's table (a new trace starts with no
+     * sampled blocks); untouched pages cost nothing. */
+    void *map = mmap(sampled_set, SET_BYTES, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (sampled_set ? MAP_FIXED : 0),
+                     -1, 0);
+    if (map == MAP_FAILED)
+        return -1;
+    sampled_set = map;
+    sampled_homes = (_Atomic uint8_t *)((char *)map + TABLE_BYTES);
+    if (!seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 12);
+    }
+    seed_base = seed;
+    atomic_store(&threads_started, 0);
+    sampler_tls.bytes_left = 0; /* the configuring thread starts from the new seed too */
+    sampler_period = period;
+    return 0;
+}
+
+uint64_t sampler_next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t sampler_draw(uint64_t *state, uint64_t period)
+{
+    /* u uniform in (0, 1), never 0 nor 1: 53 random bits and half a step */
+    double u = ((double)(sampler_next_random(state) >> 11) + 0.5) * 0x1p-53;
+    double x = ceil(-log(u) * (double)period);
+    if (!(x >= 1))
+        return 1;
+    return x < (double)MAX_COUNTDOWN ? (uint64_t)x : MAX_COUNTDOWN;
+}
+
+int sampler_pick_slow(struct sampler_thread *t, size_t size)
+{
+    if (t->bytes_left == 0) { /* the thread's first allocation: its own stream of draws */
+        uint64_t n = atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
+        t->rng = seed_base ^ (n * 0xD1B54A32D192ED03ull);
+        t->bytes_left = sampler_draw(&t->rng, sampler_period);
+        if (size < t->bytes_left) {
+            t->bytes_left -= size;
+            return 0;
+        }
+    }
+    /* The point falls inside this allocation; the next one is drawn from its end. */
+    t->bytes_left = sampler_draw(&t->rng, sampler_period);
+    return 1;
+}
+
+static int claim_slot(_Atomic uint64_t *bucket, uint64_t address)
+{
+    for (unsigned i = 0; i < SAMPLED_SET_SLOTS; i++) {
+        uint64_t expected = 0;
+        if (atomic_load_explicit(&bucket[i], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&bucket[i], &expected, address,
+                                                    memory_order_relaxed, memory_order_relaxed))
+            return 0;
+    }
+    return -1;
+}
+
+/* Both directions stop at SAMPLED_HOMES_MANY: once there, a count never moves again (a
+ * compare-and-swap loop each way, so that no update slips past the stop). */
+static void homes_enter(uint32_t home)
+{
+    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    while (v != SAMPLED_HOMES_MANY &&
+           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v + 1),
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+void sampled_homes_leave(uint32_t home)
+{
+    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    while (v != SAMPLED_HOMES_MANY && v != 0 &&
+           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v - 1),
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+int sampled_set_insert(uint64_t address)
+{
+    uint32_t home = sampled_home(address);
+    homes_enter(home);
+    if (claim_slot(sampled_set[home], address) == 0)
+        return 0;
+    /* The spill count goes up first: a lookup that finds the address in the second bucket
+     * must find the count up (the free comes after this insert, in the program's order). */
+    _Atomic uint64_t *spills = &sampled_set[home][SAMPLED_SET_SLOTS];
+    atomic_fetch_add_explicit(spills, 1, memory_order_relaxed);
+    if (claim_slot(sampled_set[sampled_spill(address, home)], address) == 0)
+        return 0;
+    atomic_fetch_sub_explicit(spills, 1, memory_order_relaxed);
+    sampled_homes_leave(home);
+    atomic_fetch_add_explicit(&sampler_lost, 1, memory_order_relaxed);
+    return -1;
+}
+
+int sampled_set_take_spilled(uint64_t address, uint32_t home)
+{
+    if (!sampled_bucket_release(sampled_set[sampled_spill(address, home)], address))
+        return 0;
+    atomic_fetch_sub_explicit(&sampled_set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
+    sampled_homes_leave(home);
+    return 1;
+}

@@ -1,0 +1,179 @@
+/* Sampling mode (LEAKSHIM_SAMPLE): which allocations the hooks record, and which frees.
+ *
+ * The sampler. Each thread counts down the bytes it allocates; the countdown starts from a
+ * draw of an exponential distribution with mean `sampler_period` (P), so the points where it
+ * runs out form a Poisson process over the thread's allocated bytes, as in tcmalloc and
+ * jemalloc. An allocation of s bytes that the countdown runs out in is picked (probability
+ * 1 - exp(-s/P), whatever came before: the process has no memory), and the countdown restarts
+ * from a new draw at the allocation's end. An allocation that is not picked costs a
+ * thread-local subtraction and a comparison: no stack, no ring record.
+ *
+ * The set of sampled blocks. A free must know, cheaply, whether its block was picked. Picked
+ * blocks are few (about one per P bytes of live heap, plus every block much larger than P), so
+ * their addresses go into a fixed table of SAMPLED_SET_BUCKETS buckets of one cache line: 7
+ * address slots and a count of the block addresses that spilled from it. A block's home
+ * bucket follows its page (blocks of nearby pages share cache lines: a program's churn touches
+ * few of them), offset by a hash of its 64 MiB region (so that thread arenas, which glibc aligns
+ * to 64 MiB, do not all start in the same bucket); when the home bucket is full, the block goes
+ * to a second bucket chosen by a hash of the whole address, and the home bucket's spill count
+ * goes up. Beside the table, a compact array counts the blocks of each home bucket (wherever
+ * they are): a free first reads that count, which for nearby pages sits in the same few cache
+ * lines (a byte a page: a program's churn over 8 MiB of heap keeps 2 KiB of it hot), and
+ * finding 0 (nearly always: sampled blocks are few) it is done. A count that reaches 255
+ * stays there (it then only says "look in the table"), so a byte never wraps. Otherwise it reads the home
+ * bucket's line and, only when its spill count is not zero, the second bucket's.
+ *
+ * Lock-free: slots are claimed by compare-and-swap from 0 and released by storing 0; no
+ * tombstones, so lookups never get longer with time. No lock, no allocation, no waiting: when
+ * both buckets of a block are full, the block is not followed (neither its allocation nor its
+ * free is recorded) and sampler_lost counts it; the writer reports the count in the trace
+ * (TRACE_LOST_SAMPLED_SET). The table holds 229,376 blocks; a lookup stays one line while most
+ * buckets hold fewer than 7, i.e. up to about 100,000 sampled live blocks (50 GiB of small
+ * blocks at P = 512 KiB). It is sized for samples that are sparse in memory, as they are
+ * with periods of tens of KiB and more: with a period of a few bytes, every small block is
+ * picked, a page of them overflows its home bucket into second buckets all over the table,
+ * and with tens of thousands of them live, blocks are lost (and counted).
+ *
+ * Concurrency: an address is inserted by the thread that allocated it, after the real
+ * allocator returned it, and removed by the thread that frees it, before the real free; the
+ * program's own synchronization orders the two, so relaxed loads are enough for lookups.
+ *
+ * Escalation: while `sampler_everything` is set (the writer decided, escalation.h) the hooks
+ * record every event; the sampler still runs and its picks still enter the set, so that their
+ * frees stay recorded once sampling resumes. */
+#ifndef LEAKSHIM_SAMPLER_H
+#define LEAKSHIM_SAMPLER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "events.h"
+
+/* The mean sampling period in bytes; 0: sampling is off and every event is recorded. */
+extern uint64_t sampler_period;
+/* Set while every event is recorded (escalated). */
+extern _Atomic int sampler_everything;
+/* Picked blocks the set could not hold, since the start. */
+extern _Atomic uint64_t sampler_lost;
+
+struct sampler_thread {
+    uint64_t bytes_left; /* until the next point; 0: not started on this thread */
+    uint64_t rng;
+};
+extern __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
+
+/* Starts sampling with mean `period` bytes (0: off). `seed` 0 draws a seed from the clock and
+ * the pid; another value makes the draws of each thread, in the order threads first allocate,
+ * the same from run to run. Empties the set. Called once per trace, before any hook records
+ * (a forked child calls it again). Returns 0, or -1 if the set cannot be mapped (sampling
+ * then stays off). */
+int sampler_configure(uint64_t period, uint64_t seed);
+
+/* --- the sampler's draws (exposed for tests) --------------------------------------------- */
+
+/* The next number of the generator (splitmix64) whose state is *state. */
+uint64_t sampler_next_random(uint64_t *state);
+/* A countdown in bytes: the ceiling of an exponential draw with mean `period`, at least 1. */
+uint64_t sampler_draw(uint64_t *state, uint64_t period);
+/* The decision for an allocation of `size` bytes on thread state t, once it was not decided
+ * by the fast path of sampler_pick. */
+int sampler_pick_slow(struct sampler_thread *t, size_t size);
+
+/* 1 if the allocation of `size` bytes the current thread just made is picked. */
+static inline int sampler_pick(size_t size)
+{
+    struct sampler_thread *t = &sampler_tls;
+    if (__builtin_expect(size < t->bytes_left, 1)) {
+        t->bytes_left -= size;
+        return 0;
+    }
+    return sampler_pick_slow(t, size);
+}
+
+/* --- the set of sampled blocks ------------------------------------------------------------ */
+
+#define SAMPLED_SET_BUCKETS (1u << 15)
+#define SAMPLED_SET_SLOTS 7 /* per bucket; the 8th word counts the addresses spilled from it */
+
+typedef _Atomic uint64_t sampled_bucket[SAMPLED_SET_SLOTS + 1];
+extern sampled_bucket *sampled_set;
+/* per home bucket: the blocks in the set whose home it is (in it or spilled), up to
+ * SAMPLED_HOMES_MANY, which is final */
+#define SAMPLED_HOMES_MANY 255
+extern _Atomic uint8_t *sampled_homes;
+/* Counts a block out of its home bucket. */
+void sampled_homes_leave(uint32_t home);
+
+static inline uint32_t sampled_home(uint64_t address)
+{
+    uint64_t region = (address >> 26) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(((address >> 12) + (region >> 40)) & (SAMPLED_SET_BUCKETS - 1));
+}
+
+/* The second bucket of a block whose home bucket is full: never the home bucket. */
+static inline uint32_t sampled_spill(uint64_t address, uint32_t home)
+{
+    uint64_t h = (address >> 4) * 0xC2B2AE3D27D4EB4Full;
+    return (home + ((uint32_t)(h >> 40) | 1u)) & (SAMPLED_SET_BUCKETS - 1);
+}
+
+/* Adds a block. Returns 0, or -1 when both its buckets are full (counted in sampler_lost). */
+int sampled_set_insert(uint64_t address);
+/* The slow part of sampled_set_take: the block's second bucket. */
+int sampled_set_take_spilled(uint64_t address, uint32_t home);
+
+/* Empties the slot of `address` in bucket b. Returns 1, or 0 if it is not there. */
+static inline int sampled_bucket_release(_Atomic uint64_t *b, uint64_t address)
+{
+    for (unsigned i = 0; i < SAMPLED_SET_SLOTS; i++)
+        if (atomic_load_explicit(&b[i], memory_order_relaxed) == address) {
+            atomic_store_explicit(&b[i], 0, memory_order_relaxed);
+            return 1;
+        }
+    return 0;
+}
+
+/* Removes a block. Returns 1 if it was in the set, 0 if not. */
+static inline int sampled_set_take(uint64_t address)
+{
+    uint32_t home = sampled_home(address);
+    if (__builtin_expect(atomic_load_explicit(&sampled_homes[home], memory_order_relaxed) == 0, 1))
+        return 0;
+    _Atomic uint64_t *b = sampled_set[home];
+    if (sampled_bucket_release(b, address)) {
+        sampled_homes_leave(home);
+        return 1;
+    }
+    if (atomic_load_explicit(&b[SAMPLED_SET_SLOTS], memory_order_relaxed) == 0)
+        return 0;
+    return sampled_set_take_spilled(address, home);
+}
+
+/* --- what the hooks ask ------------------------------------------------------------------- */
+
+/* The flags (events.h) of an allocation of `size` bytes at `address`: EVENT_AUX_PICKED if the
+ * sampler picked it and the set took it, EVENT_AUX_FULL while every event is recorded. 0: do
+ * not record it. Call only when sampler_period is not 0. */
+static inline uint32_t sampler_admit(uint64_t address, size_t size)
+{
+    uint32_t flags = 0;
+    if (__builtin_expect(sampler_pick(size), 0) && sampled_set_insert(address) == 0)
+        flags = EVENT_AUX_PICKED;
+    if (__builtin_expect(atomic_load_explicit(&sampler_everything, memory_order_relaxed), 0))
+        flags |= EVENT_AUX_FULL;
+    return flags;
+}
+
+/* The flags of the free of the block at `address`: EVENT_AUX_TRACKED if it was picked (it
+ * leaves the set), EVENT_AUX_FULL while every event is recorded. 0: do not record it. Call
+ * only when sampler_period is not 0. */
+static inline uint32_t sampler_release(uint64_t address)
+{
+    uint32_t flags = sampled_set_take(address) ? EVENT_AUX_TRACKED : 0;
+    if (__builtin_expect(atomic_load_explicit(&sampler_everything, memory_order_relaxed), 0))
+        flags |= EVENT_AUX_FULL;
+    return flags;
+}
+
+#endif

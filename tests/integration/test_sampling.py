@@ -1,0 +1,161 @@
+"""Sampling mode (LEAKSHIM_SAMPLE) and escalation (LEAKSHIM_ESCALATE) on real runs: the
+estimated leak of a known mixed-size leak among churn, the exactness of the whole pipeline
+when the period makes every block certain to be picked, the escalation of a program that
+starts leaking (the full-recording part names the leak exactly), and the settings."""
+import json
+import os
+
+import lib
+from test_entry_points import LEAKS as ENTRY_POINT_LEAKS
+
+INCLUDE = ["-I", os.path.join(lib.ROOT, "shim")]
+PERIOD = 512 * 1024
+
+
+def _report(t, trace, *args):
+    p = t.cli(["report", "--format", "json", *args, trace])
+    t.require(p.returncode == 0, f"report {' '.join(args)}: rc={p.returncode} {lib.tail(p.stderr)}")
+    return json.loads(p.stdout)
+
+
+def _printed(t, out, key):
+    return int(lib.one_match(t, out, rf"{key} (\d+)", key))
+
+
+def test_estimated_leak_within_ten_percent(t):
+    """tests/programs/sampling_leak.c leaks 464 MB through leak_entry (20,000 blocks of 16 B to
+    4 KiB, 400 of 16 to 512 KiB, 64 of 1 to 8 MiB) among 3,000,000 churn operations.
+
+    Why 10% never fails: the estimate is a sum over the blocks of s/p for the picked ones
+    (p = 1 - exp(-s/P)), unbiased, with variance sum(s^2 (1-p)/p) over the leaked blocks. For
+    this leak that is a standard deviation of 1.8% of the total (small blocks, s << P, add
+    about s*P each: 39 MB of them give 4.5 MB; the large ones are nearly always picked and
+    add almost nothing): 10% is 5.6 standard deviations, a chance below 1e-7 per seed. On top
+    of that the seed is fixed (LEAKSHIM_SAMPLE_SEED) and the program single-threaded, so the
+    run is the same every time; seeds 1 to 5 gave errors from -1.8% to +1.0%."""
+    exe = t.build("sampling_leak.c")
+    r = t.run_ok([exe], env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_SAMPLE_SEED": "20240601"},
+                 timeout=120)
+    exact = _printed(t, r.out, "leaked_bytes")
+    t.eq(exact, 464309101, "the program's leak (fixed seed)")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.eq(rep["process"]["sampling_period_bytes"], PERIOD, "process.sampling_period_bytes")
+    t.eq(rep["process"]["estimates"], True, "process.estimates")
+    t.eq(rep["process"]["escalations"], 0, "process.escalations")
+    estimated, blocks = lib.leaked(rep, "leak_entry")
+    error = estimated / exact - 1
+    t.note(f"sampling_leak: estimated {estimated} B in {blocks} blocks, exact {exact} B in 20464: "
+           f"{100 * error:+.2f}%")
+    t.check(abs(error) < 0.10, f"estimated {estimated} B, exact {exact} B: {100 * error:+.1f}%")
+    total_error = rep["summary"]["leaked_bytes"] / exact - 1
+    t.check(abs(total_error) < 0.10, f"summary.leaked_bytes {rep['summary']['leaked_bytes']}: "
+                                     f"{100 * total_error:+.1f}%")
+    t.require(rep["suspects"], "no suspects")
+    t.check(lib.through(rep["suspects"][0], "leak_entry"),
+            f"top suspect: {lib.describe(rep['suspects'][0])}")
+    # the trace holds a sample of the events: about one allocation per 512 KiB
+    t.check(rep["summary"]["stacks"] < 100, f"{rep['summary']['stacks']} stacks")
+    text = t.cli(["report", "--top", "1", r.traces[0]]).stdout.decode()
+    t.check("every figure below is estimated" in text and "estimated: leaked" in text,
+            f"text report does not say estimated: {lib.tail(text)}")
+
+
+def test_certain_picks_give_exact_books(t):
+    """With a period of one byte, every block of 37 bytes or more is picked with probability
+    1 - exp(-37) (1 in double precision) and weighs exactly 1: the sampled path (the set of
+    sampled blocks, frees from other threads, realloc's free-and-decide, the aligned entry
+    points) must then give the exact books. Blocks of 0 bytes are never picked. (threads.c is
+    not for this: with every block picked, its queue of tens of thousands of small blocks
+    fills the set of sampled blocks, which is sized for sparse samples, and the overflow is
+    reported as lost events, as it must be.)"""
+    exe = t.build("entry_points.c")
+    r = t.run_ok([exe], env={"LEAKSHIM_SAMPLE": "1"})
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.eq(rep["process"]["sampling_period_bytes"], 1, "process.sampling_period_bytes")
+    want = {fn: ((0, 0) if v == (0, 1) else v) for fn, v in ENTRY_POINT_LEAKS.items()}
+    t.expect_leaks(rep, want)
+
+
+def test_escalation_names_the_leak_exactly(t):
+    """tests/programs/escalate_leak.c churns steadily for 2 s, marks "leak-start", then leaks
+    40 blocks a millisecond (block i: 512 + i % 4096 bytes) for 2.5 s. Sampled at 512 KiB with
+    a 400 ms window on 20 ms samples, the shim escalates soon after the leak starts, never
+    before (the steady phase's estimate moves by a few picked blocks, far under the bar), and
+    everything after the mark "escalated" is recorded: the report since that mark has the
+    last c leaks, exactly their bytes."""
+    exe = t.build("escalate_leak.c", extra=INCLUDE)
+    r = t.run_ok([exe], env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_INTERVAL": "20ms",
+                             "LEAKSHIM_ESCALATE": "window=400ms,calm=10s"}, timeout=60)
+    leaks = _printed(t, r.out, "leaks")
+    whole = _report(t, r.traces[0])
+    marks = [(m["name"], m["origin"]) for m in whole["marks"]]
+    t.eq(marks, [("leak-start", "call"), ("escalated", "shim")], "marks")
+    t.eq(whole["process"]["escalations"], 1, "process.escalations")
+    t.require(len(whole["marks"]) == 2, "no escalation")
+    delay = whole["marks"][1]["t_s"] - whole["marks"][0]["t_s"]
+    t.note(f"escalate_leak: escalated {delay:.3f} s after the leak started")
+    t.check(0 < delay < 1.0, f"escalated {delay:.3f} s after the leak started")
+    t.check(lib.through(whole["suspects"][0], "leak_grow"), f"top suspect: {lib.describe(whole['suspects'][0])}")
+
+    since = _report(t, r.traces[0], "--since", "escalated")
+    got_bytes, got_blocks = lib.leaked(since, "leak_grow")
+    t.require(got_blocks > 0, "nothing leaked after the escalation")
+    want = sum(512 + i % 4096 for i in range(leaks - got_blocks, leaks))
+    t.eq(got_bytes, want, f"bytes of the last {got_blocks} of {leaks} leaks")
+    t.check(got_blocks >= leaks // 2, f"{got_blocks} of {leaks} leaks after the escalation")
+    t.check(lib.through(since["suspects"][0], "leak_grow"), f"top suspect since: {lib.describe(since['suspects'][0])}")
+    t.eq(lib.leaked(since, "churn"), (0, 0), "churn since the escalation")
+    # frees of blocks allocated (and not sampled) before the escalation are counted apart
+    t.check(whole["summary"]["unmatched_frees"] > 0, "no frees of unsampled blocks counted")
+
+
+def test_sampling_resumes_after_the_leak(t):
+    """escalate_leak.c with 2.5 s of churn alone after the leak ("leak-stop"): with calm=1s
+    the shim goes back to sampling. The churn's blocks allocated while everything was recorded
+    and not picked by the sampler leave the books then, its picked ones stay followed: every
+    churn block is freed at the end, so the churn must leak exactly nothing (a block whose free
+    went unrecorded would show up as a false leak). The window from "escalated" to
+    "de-escalated" holds a run of consecutive leaks, exactly."""
+    exe = t.build("escalate_leak.c", extra=INCLUDE)
+    r = t.run_ok([exe, "2500"], env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_INTERVAL": "20ms",
+                                     "LEAKSHIM_ESCALATE": "window=400ms,calm=1s"}, timeout=60)
+    leaks = _printed(t, r.out, "leaks")
+    whole = _report(t, r.traces[0])
+    names = [m["name"] for m in whole["marks"]]
+    t.eq(names, ["leak-start", "escalated", "leak-stop", "de-escalated"], "marks")
+    t.require(len(names) == 4, "no de-escalation")
+    t.eq(whole["process"]["escalations"], 1, "process.escalations")
+    calm = whole["marks"][3]["t_s"] - whole["marks"][2]["t_s"]
+    t.check(1.0 <= calm < 2.0, f"de-escalated {calm:.3f} s after the leak stopped")
+    t.eq(lib.leaked(whole, "churn"), (0, 0), "churn (everything freed)")
+    t.check(lib.through(whole["suspects"][0], "leak_grow"), f"top suspect: {lib.describe(whole['suspects'][0])}")
+
+    part = _report(t, r.traces[0], "--since", "escalated", "--until", "de-escalated")
+    got_bytes, got_blocks = lib.leaked(part, "leak_grow")
+    prefix = [0]
+    for i in range(leaks):
+        prefix.append(prefix[-1] + 512 + i % 4096)
+    runs = [a for a in range(leaks - got_blocks + 1) if prefix[a + got_blocks] - prefix[a] == got_bytes]
+    t.check(got_blocks > 0 and runs, f"{got_bytes} B in {got_blocks} blocks is no run of consecutive leaks")
+
+
+def test_settings(t):
+    exe = t.build("growth_cases.c", extra=INCLUDE)
+    r = t.run([exe, "startup"], env={"LEAKSHIM_SAMPLE": "12Q"})
+    t.require(r.rc == 0 and len(r.traces) == 1, f"{lib.signame(r.rc)} {lib.tail(r.stderr)}")
+    t.check("LEAKSHIM_SAMPLE=12Q is not valid" in r.err, f"stderr: {lib.tail(r.err)}")
+    rep = t.report(r.traces[0])
+    t.eq(rep["process"]["sampling_period_bytes"], 0, "bad LEAKSHIM_SAMPLE: period")
+    t.eq(rep["process"]["estimates"], False, "bad LEAKSHIM_SAMPLE: estimates")
+    t.expect_leaks(rep, {"leak_request_id": (500 * 24, 500), "load_config": (256 * 1024, 1)})
+
+    r = t.run([exe, "startup"], env={"LEAKSHIM_SAMPLE": "1M", "LEAKSHIM_ESCALATE": "window=2x"})
+    t.check("LEAKSHIM_ESCALATE=window=2x is not valid" in r.err, f"stderr: {lib.tail(r.err)}")
+    t.eq(t.report(r.traces[0])["process"]["sampling_period_bytes"], 1 << 20, "LEAKSHIM_SAMPLE=1M")
+
+    r = t.run([exe, "startup"], env={"LEAKSHIM_ESCALATE": "on"})
+    t.check("LEAKSHIM_ESCALATE has no effect without LEAKSHIM_SAMPLE" in r.err,
+            f"stderr: {lib.tail(r.err)}")
+    t.eq(r.err.count("leakshim"), 1, f"one message: {lib.tail(r.err)}")
