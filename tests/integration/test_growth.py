@@ -112,6 +112,25 @@ def test_window_that_cannot_hold_anything_is_an_error(t):
     t.check(b"(live bytes, 0.0 s)" in p.stdout, f"span of an empty window: {lib.tail(p.stdout)}")
 
 
+def test_mark_names_printable_in_text(t):
+    """Mark names come from the program: the text outputs show each on one line, control
+    characters and bytes that are not UTF-8 as '?'; JSON keeps them exactly."""
+    trace = _record(t, "odd_marks")
+    names = ["line\nbreak", "esc\033[31mred", "bad\ufffd byte"]
+    t.eq([m["name"] for m in _report(t, trace)["marks"]], names, "marks in JSON")
+    p = t.cli(["timeline", trace])
+    t.require(p.returncode == 0, f"timeline: {lib.tail(p.stderr)}")
+    rows = [line.split("-- mark ", 1)[1] for line in p.stdout.decode(errors="replace").splitlines()
+            if "-- mark " in line]
+    t.eq(rows, ["'line?break' (call)", "'esc?[31mred' (call)", "'bad? byte' (call)"], "timeline rows")
+    p = t.cli(["report", "--since", "line\nbreak", "--until", "esc\033[31mred", trace])
+    t.require(p.returncode == 0, f"report: {lib.tail(p.stderr)}")
+    window = [line for line in p.stdout.decode(errors="replace").splitlines() if line.startswith("  window:")]
+    t.eq(len(window), 1, f"one window line: {lib.tail(p.stdout)}")
+    t.check(window and "after mark 'line?break' (" in window[0] and "until mark 'esc?[31mred' (" in window[0],
+            f"window line: {window}")
+
+
 def test_mark_by_signal(t):
     trace = _record(t, "signal", LEAKSHIM_MARK_SIGNAL="USR2")
     rep = _report(t, trace, "--since", "signal-1")
