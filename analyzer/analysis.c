@@ -19,6 +19,25 @@ int analysis_parse_order(const char *word, enum suspect_order *out)
     return -1;
 }
 
+/* A window that cannot hold anything is a mistake in the command, not an answer: a start
+ * after the trace's end (a typed 300 for 30), or an end before the start (two marks swapped).
+ * Either would pass every budget of `check`. Returns 0, or -1 with `error` set. */
+static int window_error(const struct replay *r, const char *trace, char *error, size_t error_len)
+{
+    const struct replay_window *w = &r->window;
+    if (w->since.kind == BOUND_TIME && !w->opened) {
+        snprintf(error, error_len, "%s: the window starts at %.3f s, after the end of the trace "
+                 "(%.3f s)", trace, (double)w->since.ns / 1e9, (double)r->summary.last_time_ns / 1e9);
+        return -1;
+    }
+    if (w->since.kind != BOUND_NONE && w->until.kind != BOUND_NONE && w->open_ns > w->close_ns) {
+        snprintf(error, error_len, "%s: the window ends (%.3f s) before it starts (%.3f s)", trace,
+                 (double)w->close_ns / 1e9, (double)w->open_ns / 1e9);
+        return -1;
+    }
+    return 0;
+}
+
 int analysis_run(struct analysis *a, const char *trace, const struct analysis_request *req,
                  char *error, size_t error_len)
 {
@@ -53,6 +72,8 @@ int analysis_finish(struct analysis *a, const char *trace, enum trace_status sta
                  trace, missing);
         return -1;
     }
+    if (window_error(&a->replay, trace, error, error_len) < 0)
+        return -1;
     if (suspects_build(&a->replay, req->top, req->order, req->include_freed, &a->suspects) < 0) {
         snprintf(error, error_len, "out of memory");
         return -1;

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "json.h"
 #include "sparkline.h"
+#include "utf8.h"
 
 #define TEXT_ROWS_MAX 40
 #define TEXT_SPARKLINE_WIDTH 60
@@ -69,6 +70,15 @@ static const char *column_sparkline(const struct timeline *t, size_t offset, cha
     return sparkline(values, cells, cells, out);
 }
 
+/* A mark between the rows; its name comes from the program, so it is made printable to keep
+ * to one line. */
+static void mark_row(FILE *out, const struct mark *m)
+{
+    char name[TRACE_MAX_MARK_NAME + 1]; /* a printable copy is never longer */
+    fprintf(out, "%9.3f   -- mark '%s' (%s)\n", (double)m->ns / 1e9,
+            utf8_printable(m->name, name, sizeof name), origin_name(m->origin));
+}
+
 static void timeline_text(FILE *out, const struct replay *r)
 {
     const struct timeline *t = &r->timeline;
@@ -87,8 +97,7 @@ static void timeline_text(FILE *out, const struct replay *r)
     for (size_t i = 0; i < t->count; i++) {
         const struct heap_point *p = &t->points[i];
         for (; next_mark < t->mark_count && t->marks[next_mark].ns <= p->ns; next_mark++)
-            fprintf(out, "%9.3f   -- mark '%s' (%s)\n", (double)t->marks[next_mark].ns / 1e9,
-                    t->marks[next_mark].name, origin_name(t->marks[next_mark].origin));
+            mark_row(out, &t->marks[next_mark]);
         if (i % step && i != t->count - 1)
             continue;
         fprintf(out, "%9.3f %14" PRIu64 " %11" PRIu64 " %12" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n",
@@ -96,8 +105,7 @@ static void timeline_text(FILE *out, const struct replay *r)
                 p->rss_bytes);
     }
     for (; next_mark < t->mark_count; next_mark++)
-        fprintf(out, "%9.3f   -- mark '%s' (%s)\n", (double)t->marks[next_mark].ns / 1e9,
-                t->marks[next_mark].name, origin_name(t->marks[next_mark].origin));
+        mark_row(out, &t->marks[next_mark]);
     if (step > 1)
         fprintf(out, "(every %zu%s sample shown; --format csv gives all)\n", step,
                 step == 2 ? "nd" : step == 3 ? "rd" : "th");

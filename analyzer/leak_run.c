@@ -96,6 +96,28 @@ static int read_suspect(json_t *s, size_t index, struct suspect *out)
     return 0;
 }
 
+/* The suspects must account for the summary's leak: a report saved with --top lists only
+ * the best ones, and checking or comparing it would miss the others (a budget passed on a
+ * part of the leak, a baseline whose left-out stacks all look new). Returns 0, or -1 with
+ * `error` set. */
+static int check_suspects_complete(const struct leak_run *run, const char *path, char *error,
+                                   size_t error_len)
+{
+    uint64_t bytes = 0, blocks = 0;
+    int overflow = 0;
+    for (size_t i = 0; i < run->count; i++) {
+        overflow |= __builtin_add_overflow(bytes, run->suspects[i].leaked_bytes, &bytes);
+        overflow |= __builtin_add_overflow(blocks, run->suspects[i].leaked_blocks, &blocks);
+    }
+    if (!overflow && bytes == run->leaked_bytes && blocks == run->leaked_blocks)
+        return 0;
+    snprintf(error, error_len, "%s: the suspects listed hold %" PRIu64 " bytes in %" PRIu64
+             " blocks, the summary %" PRIu64 " bytes in %" PRIu64 " blocks; a report saved with "
+             "--top lists only some of the leaks (save it without --top)", path, bytes, blocks,
+             run->leaked_bytes, run->leaked_blocks);
+    return -1;
+}
+
 static int load_json(struct leak_run *run, const char *path, char *error, size_t error_len)
 {
     json_error_t jerr;
@@ -150,7 +172,7 @@ static int load_json(struct leak_run *run, const char *path, char *error, size_t
             return -1;
         }
     }
-    return 0;
+    return check_suspects_complete(run, path, error, error_len);
 }
 
 int leak_run_load(struct leak_run *run, const char *path, const struct analysis_request *req,

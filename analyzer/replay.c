@@ -334,7 +334,7 @@ static void advance_time(struct replay *r, uint64_t ns)
         series_clock_advance(&r->clock, ns);
     if (!r->window.opened && bound_reached_by_time(&r->window.since, ns, 0)) {
         r->window.opened = 1;
-        r->window.open_ns = ns;
+        r->window.open_ns = r->window.since.ns; /* as close_ns: never after an equal until */
     }
 }
 

@@ -14,6 +14,7 @@
 #include "report.h"
 #include "sparkline.h"
 #include "units.h"
+#include "utf8.h"
 
 #define TEXT_FRAMES_SHOWN 12
 #define SPARKLINE_WIDTH 32
@@ -227,13 +228,16 @@ static void window_text(FILE *out, struct line *l, const struct replay *r)
     const struct replay_window *w = &r->window;
     if (w->since.kind == BOUND_NONE && w->until.kind == BOUND_NONE)
         return;
+    char name[TRACE_MAX_MARK_NAME + 1]; /* marks matched names of the trace: never longer */
     add(l, NULL, "  window: blocks allocated ");
     if (w->since.kind == BOUND_MARK)
-        add(l, NULL, "after mark '%s' (%.2f s)", w->since.mark, (double)w->open_ns / 1e9);
+        add(l, NULL, "after mark '%s' (%.2f s)", utf8_printable(w->since.mark, name, sizeof name),
+            (double)w->open_ns / 1e9);
     else
         add(l, NULL, "from %.2f s", (double)w->open_ns / 1e9);
     if (w->until.kind == BOUND_MARK)
-        add(l, NULL, " until mark '%s' (%.2f s)", w->until.mark, (double)w->close_ns / 1e9);
+        add(l, NULL, " until mark '%s' (%.2f s)", utf8_printable(w->until.mark, name, sizeof name),
+            (double)w->close_ns / 1e9);
     else
         add(l, NULL, " until %.2f s", (double)w->close_ns / 1e9);
     add(l, NULL, " and still outstanding then");

@@ -1,4 +1,4 @@
-/* UTF-8 validation; see utf8.h. */
+/* UTF-8 validation and printable copies; see utf8.h. */
 #include "utf8.h"
 
 int utf8_sequence(const unsigned char *s)
@@ -10,4 +10,24 @@ int utf8_sequence(const unsigned char *s)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
     return n;
+}
+
+const char *utf8_printable(const char *s, char *buf, size_t len)
+{
+    const unsigned char *in = (const unsigned char *)s;
+    size_t used = 0;
+    while (*in) {
+        int n = *in >= 0x80 ? utf8_sequence(in) : 1;
+        if (used + (n ? (size_t)n : 1) >= len)
+            break;
+        if (n > 1) {
+            for (int i = 0; i < n; i++)
+                buf[used++] = (char)*in++;
+            continue;
+        }
+        buf[used++] = !n || *in < 0x20 || *in == 0x7f ? '?' : (char)*in;
+        in++;
+    }
+    buf[used] = 0;
+    return buf;
 }

@@ -210,6 +210,32 @@ def test_windows_and_growth_budget(t):
     t.check("no mark named 'no-such-mark'" in err, err)
 
 
+def test_json_report_cut_by_top_is_refused(t):
+    """A report saved with --top lists only its best suspects: a budget checked on it would
+    miss the others and pass, a baseline or diff side would make them all look new."""
+    trace = _trace(t, "new")
+    whole = t.report(trace)
+    t.require(len(whole["suspects"]) >= 2, f"suspects: {[s['leaked_bytes'] for s in whole['suspects']]}")
+    total, blocks = whole["summary"]["leaked_bytes"], whole["summary"]["leaked_allocations"]
+    top1 = os.path.join(t.tmp, "top1.json")
+    with open(top1, "wb") as f:
+        f.write(t.cli(["report", "--format", "json", "--top", "1", trace]).stdout)
+    first = whole["suspects"][0]
+    want = (f"top1.json: the suspects listed hold {first['leaked_bytes']} bytes in "
+            f"{first['leaked_allocations']} blocks, the summary {total} bytes in {blocks} blocks; "
+            "a report saved with --top lists only some of the leaks (save it without --top)")
+    for args in (["check", top1, "--max-leaked-bytes", str(total - 1), "--no-default-suppressions"],
+                 ["check", trace, "--baseline", top1], ["diff", top1, trace]):
+        p = t.cli(args)
+        t.eq(p.returncode, 2, f"{' '.join(args)}: exit status")
+        t.check(want in p.stderr.decode(errors="replace"), f"{' '.join(args)}: {tail(p.stderr)}")
+    whole_json = os.path.join(t.tmp, "whole.json")
+    with open(whole_json, "wb") as f:
+        f.write(t.cli(["report", "--format", "json", "--top", "0", trace]).stdout)
+    _check(t, [whole_json, "--max-leaked-bytes", str(total - 1), "--no-default-suppressions"], want_rc=1)
+    _check(t, [whole_json, "--max-leaked-bytes", str(total), "--no-default-suppressions"], want_rc=0)
+
+
 def test_baseline_from_trace_and_json(t):
     base, base2 = _trace(t, "base"), _trace(t, "base")
     grown, new = _trace(t, "grown"), _trace(t, "new")

@@ -92,6 +92,48 @@ def test_leak_after_a_mark_and_the_window(t):
     t.check(b"no mark named 'no-such-mark'" in p.stderr, f"unknown mark message: {lib.tail(p.stderr)}")
 
 
+def test_window_that_cannot_hold_anything_is_an_error(t):
+    """A start after the trace's end or an end before the start would make every budget of
+    check pass: both are refused (exit 2), in report and check alike. Equal bounds are an
+    empty window, not an error, and the span shown for it is 0."""
+    trace = _record(t, "after_mark")
+    whole = _report(t, trace)
+    end_s = whole["process"]["duration_s"]
+    for args, want in ((["--since", "300"], "the window starts at 300.000 s, after the end of the trace"),
+                       (["--since", "warm", "--until", "0.0001"], "the window ends (0.000 s) before it starts"),
+                       (["--since", f"{end_s / 2:.3f}", "--until", f"{end_s / 4:.3f}"], "before it starts")):
+        for command in ("report", "check"):
+            p = t.cli([command, *args, trace])
+            t.eq(p.returncode, 2, f"{command} {' '.join(args)}: exit status")
+            t.check(want.encode() in p.stderr, f"{command} {' '.join(args)}: {lib.tail(p.stderr)}")
+    half = f"{end_s / 2:.3f}"
+    empty = _report(t, trace, "--since", half, "--until", half)
+    t.eq((empty["window"]["since_s"], empty["window"]["until_s"]), (float(half), float(half)), "window")
+    t.eq(empty["summary"]["leaked_bytes"], 0, "leaked in an empty window")
+    p = t.cli(["report", "--since", half, "--until", half, trace])
+    t.require(p.returncode == 0, f"text report of an empty window: {lib.tail(p.stderr)}")
+    t.check(b"(live bytes, 0.0 s)" in p.stdout, f"span of an empty window: {lib.tail(p.stdout)}")
+
+
+def test_mark_names_printable_in_text(t):
+    """Mark names come from the program: the text outputs show each on one line, control
+    characters and bytes that are not UTF-8 as '?'; JSON keeps them exactly."""
+    trace = _record(t, "odd_marks")
+    names = ["line\nbreak", "esc\033[31mred", "bad\ufffd byte"]
+    t.eq([m["name"] for m in _report(t, trace)["marks"]], names, "marks in JSON")
+    p = t.cli(["timeline", trace])
+    t.require(p.returncode == 0, f"timeline: {lib.tail(p.stderr)}")
+    rows = [line.split("-- mark ", 1)[1] for line in p.stdout.decode(errors="replace").splitlines()
+            if "-- mark " in line]
+    t.eq(rows, ["'line?break' (call)", "'esc?[31mred' (call)", "'bad? byte' (call)"], "timeline rows")
+    p = t.cli(["report", "--since", "line\nbreak", "--until", "esc\033[31mred", trace])
+    t.require(p.returncode == 0, f"report: {lib.tail(p.stderr)}")
+    window = [line for line in p.stdout.decode(errors="replace").splitlines() if line.startswith("  window:")]
+    t.eq(len(window), 1, f"one window line: {lib.tail(p.stdout)}")
+    t.check(window and "after mark 'line?break' (" in window[0] and "until mark 'esc?[31mred' (" in window[0],
+            f"window line: {window}")
+
+
 def test_mark_by_signal(t):
     trace = _record(t, "signal", LEAKSHIM_MARK_SIGNAL="USR2")
     rep = _report(t, trace, "--since", "signal-1")

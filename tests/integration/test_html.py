@@ -179,7 +179,7 @@ def test_no_leak_and_cut_trace(t):
     """A window without leaks draws an empty table and flame graph; a trace cut short says so."""
     program = t.build("html_prog.c", extra=INCLUDE)
     trace = t.run_ok([program], env={"LEAKSHIM_INTERVAL": "20ms"}).traces[0]
-    report, page, _ = _html(t, trace, "--since", "100")
+    report, page, _ = _html(t, trace, "--until", "0")
     t.eq(_data(t, page)["suspects"]["table"], 0, "suspects in an empty window")
     f = _browse(t, report, "remember_session")
     _no_trouble(t, f, report)

@@ -10,6 +10,8 @@
  *               every 80th request
  *   killed      20 clean requests, the mark "warm", 50 x 24 bytes leaked at once, SIGKILL:
  *               the mark and the leaks may still be in the ring when the process dies
+ *   odd_marks   marks whose names hold a newline, an escape sequence and a byte that is not
+ *               UTF-8, each followed by one request that leaks
  * Every request also allocates and frees a 300-byte buffer. */
 #include <signal.h>
 #include <stdio.h>
@@ -70,6 +72,14 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < 50; i++)
             leak_request_id(i);
         raise(SIGKILL);
+    }
+    if (strcmp(mode, "odd_marks") == 0) {
+        static const char *const names[] = {"line\nbreak", "esc\033[31mred", "bad\xff byte"};
+        for (unsigned i = 0; i < 3; i++) {
+            leakshim_mark(names[i]);
+            leak_request_id(i);
+        }
+        return 0;
     }
     char *config = NULL;
     if (strcmp(mode, "startup") == 0)
