@@ -424,7 +424,13 @@ def test_example_gate(t):
         env = clean_env(GATE_OUTPUT=out_dir, GATE_WARMUP_REQUESTS="500", GATE_REQUESTS="5000",
                         GATE_SINCE=since)
         p = subprocess.run([script] + extra, capture_output=True, env=env, timeout=300)
-        with open(os.path.join(out_dir, "leakshim.json")) as f:
+        verdict = os.path.join(out_dir, "leakshim.json")
+        if not os.path.exists(verdict):
+            server_err = os.path.join(out_dir, "server.err")
+            t.fail(f"gate {name}: no verdict, exit {p.returncode}; stdout: {tail(p.stdout)}; "
+                   f"stderr: {tail(p.stderr)}; server: "
+                   f"{tail(open(server_err, 'rb').read()) if os.path.exists(server_err) else '-'}")
+        with open(verdict) as f:
             results[name] = (p.returncode, json.load(f), p.stdout.decode(errors="replace"))
         _junit_valid(t, os.path.join(out_dir, "leakshim.junit.xml"))
     rc, v, out = results["plain"]
