@@ -2,6 +2,7 @@
 #include "analysis.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int analysis_parse_order(const char *word, enum suspect_order *out)
@@ -38,10 +39,23 @@ static int window_error(const struct replay *r, const char *trace, char *error, 
     return 0;
 }
 
+/* A bound that reads as a number must be a time from the start: "-1" is no mark's name. */
+static int negative_seconds(const char *bound)
+{
+    char *end;
+    return bound && strtod(bound, &end) < 0 && end != bound && !*end;
+}
+
 int analysis_run(struct analysis *a, const char *trace, const struct analysis_request *req,
                  char *error, size_t error_len)
 {
     memset(a, 0, sizeof *a);
+    const char *bad = negative_seconds(req->since) ? req->since : negative_seconds(req->until) ? req->until : NULL;
+    if (bad) {
+        snprintf(error, error_len, "a window bound in seconds counts from the trace's start: "
+                                   "0 or more, not '%s'", bad);
+        return -1;
+    }
     if (replay_init(&a->replay) < 0) {
         snprintf(error, error_len, "out of memory");
         return -1;

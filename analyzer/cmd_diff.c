@@ -31,12 +31,17 @@ static const char *signed_grouped(uint64_t from, uint64_t to, char *buf)
     return buf;
 }
 
+/* The difference's magnitude, for singular and plural. */
+static uint64_t distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
 static void change_text(FILE *out, const struct leak_change *c)
 {
     char bytes[40], blocks[40], from[32], to[32];
-    fprintf(out, "  %s bytes, %s blocks  (%s -> %s bytes", signed_grouped(c->old_bytes, c->new_bytes, bytes),
-            signed_grouped(c->old_blocks, c->new_blocks, blocks), units_grouped(c->old_bytes, from),
-            units_grouped(c->new_bytes, to));
+    fprintf(out, "  %s %s, %s %s  (%s -> %s bytes", signed_grouped(c->old_bytes, c->new_bytes, bytes),
+            units_noun(distance(c->old_bytes, c->new_bytes), "byte", "bytes"),
+            signed_grouped(c->old_blocks, c->new_blocks, blocks),
+            units_noun(distance(c->old_blocks, c->new_blocks), "block", "blocks"),
+            units_grouped(c->old_bytes, from), units_grouped(c->new_bytes, to));
     if (c->old_bytes && c->new_bytes)
         fprintf(out, ", %+.1f%%", 100.0 * ((double)c->new_bytes - (double)c->old_bytes) / (double)c->old_bytes);
     fputs(")\n", out);
@@ -57,12 +62,18 @@ static void diff_text(FILE *out, const char *old_path, const struct leak_run *ol
 {
     char a[32], b[32], c[32], d[32], e[40], f[40];
     fprintf(out, "leakshim diff: %s -> %s\n", old_path, new_path);
-    fprintf(out, "  old: %s bytes in %s blocks from %zu stacks\n", units_grouped(old->leaked_bytes, a),
-            units_grouped(old->leaked_blocks, b), old->count);
-    fprintf(out, "  new: %s bytes in %s blocks from %zu stacks\n", units_grouped(new->leaked_bytes, c),
-            units_grouped(new->leaked_blocks, d), new->count);
-    fprintf(out, "  change: %s bytes, %s blocks\n", signed_grouped(old->leaked_bytes, new->leaked_bytes, e),
-            signed_grouped(old->leaked_blocks, new->leaked_blocks, f));
+    const struct leak_run *runs[2] = {old, new};
+    for (int k = 0; k < 2; k++)
+        fprintf(out, "  %s: %s %s in %s %s from %zu %s\n", k ? "new" : "old",
+                units_grouped(runs[k]->leaked_bytes, k ? c : a),
+                units_noun(runs[k]->leaked_bytes, "byte", "bytes"),
+                units_grouped(runs[k]->leaked_blocks, k ? d : b),
+                units_noun(runs[k]->leaked_blocks, "block", "blocks"), runs[k]->count,
+                units_noun(runs[k]->count, "stack", "stacks"));
+    fprintf(out, "  change: %s %s, %s %s\n", signed_grouped(old->leaked_bytes, new->leaked_bytes, e),
+            units_noun(distance(old->leaked_bytes, new->leaked_bytes), "byte", "bytes"),
+            signed_grouped(old->leaked_blocks, new->leaked_blocks, f),
+            units_noun(distance(old->leaked_blocks, new->leaked_blocks), "block", "blocks"));
     static const char *titles[] = {"new: leaking now, not before", "grown: leaking more",
                                    "shrunk: leaking less", "gone: not leaking any more"};
     size_t unchanged = 0;

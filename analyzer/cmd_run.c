@@ -18,6 +18,8 @@
 
 #include "commands.h"
 
+#define EXIT_CANNOT_RUN 127 /* as the shell says a command could not be run */
+
 #define DEFAULT_TEMPLATE "leakshim.%e.%p.trace"
 
 static volatile sig_atomic_t child_pid;
@@ -101,8 +103,8 @@ static int listed(const glob_t *g, const char *path)
 }
 
 /* Names the traces that appeared while PROGRAM ran: its own, its children's and those of the
- * images it exec'd. */
-static void announce_new_traces(const char *pattern, glob_t before[2])
+ * images it exec'd; says so when there is none, unless PROGRAM could not even start. */
+static void announce_new_traces(const char *pattern, glob_t before[2], int started)
 {
     glob_t after[2];
     int found = 0;
@@ -110,11 +112,11 @@ static void announce_new_traces(const char *pattern, glob_t before[2])
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < after[k].gl_pathc; i++)
             if (!listed(&before[k], after[k].gl_pathv[i])) {
-                fprintf(stderr, "leakshim: trace written to %s\n", after[k].gl_pathv[i]);
+                fprintf(stderr, "leakshim run: trace written to %s\n", after[k].gl_pathv[i]);
                 found = 1;
             }
-    if (!found)
-        fprintf(stderr, "leakshim: no new trace matches %s\n", pattern);
+    if (!found && started)
+        fprintf(stderr, "leakshim run: no new trace matches %s\n", pattern);
     for (int k = 0; k < 2; k++) {
         globfree(&after[k]);
         globfree(&before[k]);
@@ -176,13 +178,13 @@ int cmd_run(int argc, char **argv)
     if (pid == 0) {
         execvp(argv[i], argv + i);
         fprintf(stderr, "leakshim run: cannot run %s: %s\n", argv[i], strerror(errno));
-        _exit(127);
+        _exit(EXIT_CANNOT_RUN);
     }
     child_pid = pid;
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    announce_new_traces(pattern, before);
+    announce_new_traces(pattern, before, !WIFEXITED(status) || WEXITSTATUS(status) != EXIT_CANNOT_RUN);
     if (WIFSIGNALED(status)) {
         signal(WTERMSIG(status), SIG_DFL);
         raise(WTERMSIG(status));

@@ -5,7 +5,7 @@
 #include "commands.h"
 
 static const char usage[] =
-    "usage: leakshim COMMAND [OPTIONS]\n"
+    "usage: leakshim COMMAND [OPTIONS]      (leakshim --version, leakshim COMMAND --help)\n"
     "\n"
     "commands:\n"
     "  run [--output TEMPLATE] -- PROGRAM [ARGS...]\n"
@@ -31,23 +31,38 @@ static const char usage[] =
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
     "LEAKSHIM_MARK_SIGNAL (see README.md).\n";
 
+#define LEAKSHIM_VERSION "0.3.0"
+
+static int wants_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "report") == 0)
-        return cmd_report(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "run") == 0)
-        return cmd_run(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "timeline") == 0)
-        return cmd_timeline(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "check") == 0)
-        return cmd_check(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "diff") == 0)
-        return cmd_diff(argc - 1, argv + 1);
-    if (argc >= 2 && strcmp(argv[1], "watch") == 0)
-        return cmd_watch(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-                      strcmp(argv[1], "help") == 0)) {
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        int own_help; /* prints its own --help */
+    } commands[] = {
+        {"report", cmd_report, 0}, {"run", cmd_run, 0},     {"timeline", cmd_timeline, 0},
+        {"check", cmd_check, 1},   {"diff", cmd_diff, 1},   {"watch", cmd_watch, 0},
+    };
+    for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        if (argc == 3 && wants_help(argv[2]) && !commands[i].own_help) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && wants_help(argv[1])) {
         fputs(usage, stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        puts("leakshim " LEAKSHIM_VERSION);
         return 0;
     }
     if (argc >= 2)

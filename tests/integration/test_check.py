@@ -388,7 +388,7 @@ def test_diff(t):
     for old in (base, base_json):
         out = diff(old, new)
         t.check(re.search(r"^new: leaking now, not before \(1 stack, \+64 bytes\)\n"
-                          r"  \+64 bytes, \+1 blocks  \(0 -> 64 bytes\)\n"
+                          r"  \+64 bytes, \+1 block  \(0 -> 64 bytes\)\n"
                           r"      site_two \S+check_prog\.c:%d$" % marker_line("check_prog.c", "SITE-TWO-MALLOC"),
                           out, re.M), tail(out, 800))
         t.check(re.search(r"^unchanged: 2 stacks$", out, re.M), f"site_one and stdout's buffer unchanged: {tail(out, 300)}")

@@ -101,7 +101,8 @@ def test_window_that_cannot_hold_anything_is_an_error(t):
     end_s = whole["process"]["duration_s"]
     for args, want in ((["--since", "300"], "the window starts at 300.000 s, after the end of the trace"),
                        (["--since", "warm", "--until", "0.0001"], "the window ends (0.000 s) before it starts"),
-                       (["--since", f"{end_s / 2:.3f}", "--until", f"{end_s / 4:.3f}"], "before it starts")):
+                       (["--since", f"{end_s / 2:.3f}", "--until", f"{end_s / 4:.3f}"], "before it starts"),
+                       (["--since", "-1"], "not '-1'"), (["--until", "-0.5"], "not '-0.5'")):
         for command in ("report", "check"):
             p = t.cli([command, *args, trace])
             t.eq(p.returncode, 2, f"{command} {' '.join(args)}: exit status")

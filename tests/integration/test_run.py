@@ -121,6 +121,26 @@ def test_usage_errors(t):
         t.check(p.stderr.strip(), f"leakshim run {' '.join(args)}: no message on stderr")
 
 
+def test_program_that_cannot_run(t):
+    """exit 127 as a shell says, the reason, and no word about traces (nothing ran)."""
+    p = _run(t, ["--", os.path.join(t.tmp, "no-such-program")])
+    t.eq(p.returncode, 127, "exit status")
+    err = p.stderr.decode(errors="replace")
+    t.check("leakshim run: cannot run" in err and "No such file" in err, f"stderr: {err!r}")
+    t.check("trace" not in err, f"stderr talks of traces: {err!r}")
+
+
+def test_help_and_version(t):
+    """`leakshim COMMAND --help` prints the usage on stdout, exit 0; `--version` its version."""
+    for args in (["--help"], ["report", "--help"], ["timeline", "-h"], ["watch", "--help"],
+                 ["run", "--help"], ["check", "--help"], ["diff", "--help"]):
+        p = t.cli(args)
+        t.eq(p.returncode, 0, f"leakshim {' '.join(args)}: exit status")
+        t.check(b"usage: leakshim" in p.stdout, f"leakshim {' '.join(args)}: {tail(p.stdout)}")
+    p = t.cli(["--version"])
+    t.check(p.returncode == 0 and re.match(rb"leakshim \d+\.\d+\.\d+\n$", p.stdout), f"--version: {p.stdout!r}")
+
+
 def test_installed_prefix(t):
     """`make install PREFIX=P` puts the command in P/bin and the library in P/lib/leakshim,
     where `leakshim run` finds it: the program is traced from there."""
