@@ -60,14 +60,14 @@ static void diff_text(FILE *out, const char *old_path, const struct leak_run *ol
                       const char *new_path, const struct leak_run *new,
                       const struct leak_change *changes, size_t count)
 {
-    char a[32], b[32], c[32], d[32], e[40], f[40];
+    char a[32], b[32], e[40], f[40];
     fprintf(out, "leakshim diff: %s -> %s\n", old_path, new_path);
     const struct leak_run *runs[2] = {old, new};
     for (int k = 0; k < 2; k++)
         fprintf(out, "  %s: %s %s in %s %s from %zu %s\n", k ? "new" : "old",
-                units_grouped(runs[k]->leaked_bytes, k ? c : a),
+                units_grouped(runs[k]->leaked_bytes, a),
                 units_noun(runs[k]->leaked_bytes, "byte", "bytes"),
-                units_grouped(runs[k]->leaked_blocks, k ? d : b),
+                units_grouped(runs[k]->leaked_blocks, b),
                 units_noun(runs[k]->leaked_blocks, "block", "blocks"), runs[k]->count,
                 units_noun(runs[k]->count, "stack", "stacks"));
     fprintf(out, "  change: %s %s, %s %s\n", signed_grouped(old->leaked_bytes, new->leaked_bytes, e),
