@@ -15,12 +15,12 @@ SHIM_OBJ    := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 SHIM_CFLAGS  = $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-omit-frame-pointer
 SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/exports.map \
-               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread
+               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread -lzstd
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZER_OBJ))
-ANALYZER_LIBS := -ldw -lelf -lz -ljansson -lstdc++ -lm
+ANALYZER_LIBS := -ldw -lelf -lz -lzstd -ljansson -lstdc++ -lm
 
 EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
 

@@ -9,7 +9,7 @@
 # and ajv 6, the validator that package uses; installed once, pinned, quick when present.
 set -eu
 PACKAGES="gcc make pkg-config python3 cppcheck libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
-          zlib1g-dev libjansson-dev libxml2-utils
+          zlib1g-dev libzstd-dev libjansson-dev libxml2-utils
           clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go"
 NPM_PACKAGES="ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0"
 NPM_DIR=$(cd "$(dirname "$0")/.." && pwd)/build/tools/npm
