@@ -30,6 +30,7 @@ static const struct option_spec option_table[] = {
     {"LEAKSHIM_INTERVAL", OPTION_DURATION, "100ms", 10, 3600 * 1000,
      offsetof(struct shim_options, interval_ms)},
     {"LEAKSHIM_MARK_SIGNAL", OPTION_SIGNAL, "off", 0, 0, offsetof(struct shim_options, mark_signal)},
+    {"LEAKSHIM_COMPRESS", OPTION_COUNT, "1", 0, 3, offsetof(struct shim_options, compress)},
 };
 
 static const char *const kind_names[] = {

@@ -12,6 +12,7 @@ struct shim_options {
     uint64_t buffer_bytes;  /* LEAKSHIM_BUFFER: size of the event ring */
     uint64_t interval_ms;   /* LEAKSHIM_INTERVAL: time between heap samples */
     unsigned mark_signal;   /* LEAKSHIM_MARK_SIGNAL: signal that drops a mark, 0 for none */
+    unsigned compress;      /* LEAKSHIM_COMPRESS: zstd level of the trace's chunks, 0 for none */
 };
 
 /* Parses the environment into `out` (no allocation; strings point into the environment). */
