@@ -357,7 +357,7 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
     }
     if (s == TRACE_TRUNCATED && r->process.seen) {
         char ring_error[512] = "";
-        long long n = ring_recover(r, path, reader.records_end, ring_error, sizeof ring_error);
+        long long n = ring_recover(r, path, &reader, ring_error, sizeof ring_error);
         size_t used = strlen(reader.error);
         if (n > 0) {
             r->summary.recovered_events = (uint64_t)n;
