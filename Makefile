@@ -9,18 +9,20 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP
 
 # The shim: position-independent, hidden by default, every symbol bound at load time. libgcc_s
 # is listed before libunwind so that the global scope resolves the program's _Unwind_* to
-# libgcc_s, never to libunwind's copies (see README, "Dependencies").
+# libgcc_s, never to libunwind's copies (see README, "Dependencies"). zstd is linked in
+# statically with its symbols hidden: a program's own zstd is never bound to the shim's calls.
 SHIM_SRC    := $(wildcard shim/*.c)
 SHIM_OBJ    := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 SHIM_CFLAGS  = $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-omit-frame-pointer
 SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/exports.map \
-               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread -lm
+               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread -lm \
+               -Wl,-Bstatic -lzstd -Wl,-Bdynamic -Wl,--exclude-libs,libzstd.a
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZER_OBJ))
-ANALYZER_LIBS := -ldw -lelf -lz -ljansson -lstdc++ -lm
+ANALYZER_LIBS := -ldw -lelf -lz -lzstd -ljansson -lstdc++ -lm
 
 EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
 
@@ -31,7 +33,7 @@ $(BUILD)/shim/%.o: shim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
-$(BUILD)/libleakshim.so: $(SHIM_OBJ) shim/exports.map
+$(BUILD)/libleakshim.so: $(SHIM_OBJ) shim/exports.map Makefile
 	$(CC) $(SHIM_OBJ) -o $@ $(SHIM_LDFLAGS)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c

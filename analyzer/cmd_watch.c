@@ -345,8 +345,7 @@ static enum trace_status conclude(struct watch *w, char *why, size_t why_len)
     while ((s = trace_reader_next(&w->follow.reader, &rec)) == TRACE_OK)
         if (apply(w, &rec, why, why_len) < 0)
             return TRACE_INVALID;
-    return replay_conclude(r, w->path, s, w->follow.reader.records_end, w->follow.reader.error,
-                           why, why_len);
+    return replay_conclude(r, w->path, s, &w->follow.reader, why, why_len);
 }
 
 static int final_report(struct watch *w)

@@ -507,17 +507,17 @@ enum trace_status replay_file(struct replay *r, const char *path, char *error, s
             break;
         }
     }
-    s = replay_conclude(r, path, s, reader.records_end, reader.error, error, error_len);
+    s = replay_conclude(r, path, s, &reader, error, error_len);
     trace_reader_close(&reader);
     return s;
 }
 
 enum trace_status replay_conclude(struct replay *r, const char *path, enum trace_status s,
-                                  uint64_t records_end, const char *why, char *error,
+                                  const struct trace_reader *reader, char *error,
                                   size_t error_len)
 {
     char message[600];
-    snprintf(message, sizeof message, "%s", why);
+    snprintf(message, sizeof message, "%s", reader->error);
     if (r->ended_by_exec && s != TRACE_INVALID) {
         /* The image was replaced: the writer died with it, mid-record at worst. */
         r->complete = 1;
@@ -530,7 +530,7 @@ enum trace_status replay_conclude(struct replay *r, const char *path, enum trace
     }
     if (s == TRACE_TRUNCATED && r->process.seen) {
         char ring_error[512] = "";
-        long long n = ring_recover(r, path, records_end, ring_error, sizeof ring_error);
+        long long n = ring_recover(r, path, reader, ring_error, sizeof ring_error);
         size_t used = strlen(message);
         if (n > 0) {
             r->summary.recovered_events = (uint64_t)n;

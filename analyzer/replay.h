@@ -124,12 +124,12 @@ void replay_finish(struct replay *r);
 enum trace_status replay_file(struct replay *r, const char *path, char *error, size_t error_len);
 
 /* How replay_file ends a trace, for a caller that read it record by record (leakshim watch):
- * `s` is the reader's last status (TRACE_EOF, TRACE_TRUNCATED or TRACE_INVALID, `why` its
- * message), `records_end` the offset after the last whole record. Decides whether the trace
- * is complete (an END record, or an exec), replays what the ring file of an unfinished trace
+ * `s` is the last status of `reader` (TRACE_EOF, TRACE_TRUNCATED or TRACE_INVALID, its error
+ * saying why), which stands after the last whole record. Decides whether the trace is
+ * complete (an END record, or an exec), replays what the ring file of an unfinished trace
  * holds, and closes the books (replay_finish). Returns and reports as replay_file. */
 enum trace_status replay_conclude(struct replay *r, const char *path, enum trace_status s,
-                                  uint64_t records_end, const char *why, char *error,
+                                  const struct trace_reader *reader, char *error,
                                   size_t error_len);
 
 /* The stack behind an id used by an ALLOC or REALLOC record (the unknown stack for

@@ -1,6 +1,7 @@
-/* Replaying the unwritten part of a killed process's ring; see ring_recovery.h. The stacks of
- * recovered allocations are matched by their frames against the stacks the trace defined, and
- * defined anew when the trace never wrote them.
+/* Replaying what a killed process left in its ring file; see ring_recovery.h. The staged
+ * records are trace records and replay as such; the ring's records are raw events, and the
+ * stacks of recovered allocations are matched by their frames against the stacks the trace
+ * and the staged records defined, and defined anew when neither wrote them.
  *
  * Under sampling, ring records are read as the writer reads them (event_effect(), events.h) in
  * the mode the trace was in at its cut: a switch the writer had decided but not yet written is
@@ -153,16 +154,11 @@ static uint32_t read_record(const struct recovery *rc, uint64_t pos, uint64_t *o
     return n;
 }
 
-/* Walks the committed records from the first one the trace lacks up to the first gap. */
-static long long replay_ring(struct recovery *rc, const struct ring_file_header *h,
-                             uint64_t trace_records_end)
+/* Walks the committed records from `pos`, the first one the trace lacks, up to the first gap. */
+static long long replay_ring(struct recovery *rc, const struct ring_file_header *h, uint64_t pos)
 {
     static uint64_t rec[RING_MAX_RECORD_WORDS];
-    uint64_t pos = h->position & ~RING_POSITION_APPENDING;
     uint32_t n;
-    if ((h->position & RING_POSITION_APPENDING) && trace_records_end == h->trace_end &&
-        (n = read_record(rc, pos, rec)) != 0)
-        pos += n; /* that record's output made it into the trace */
     long long events = 0;
     for (uint64_t walked = 0; walked < h->capacity && (n = read_record(rc, pos, rec)) != 0;
          pos += n, walked += n) {
@@ -177,17 +173,76 @@ static long long replay_ring(struct recovery *rc, const struct ring_file_header 
     return events;
 }
 
+/* Replays the staged records; returns the number of events among them, or -1 with the
+ * reason in rc->error. */
+static long long replay_staged(struct recovery *rc, const uint8_t *staged, size_t n,
+                               uint64_t last_address)
+{
+    static struct trace_record rec;
+    struct trace_reader reader;
+    trace_reader_open_records(&reader, staged, n, "staged records", last_address);
+    enum trace_status s;
+    long long events = 0;
+    char why[256];
+    while ((s = trace_reader_next(&reader, &rec)) == TRACE_OK) {
+        if (replay_apply(rc->r, &rec, why, sizeof why) < 0) {
+            snprintf(rc->error, rc->error_len, "staged records: %.200s", why);
+            trace_reader_close(&reader);
+            return -1;
+        }
+        events += rec.type == TRACE_REC_ALLOC || rec.type == TRACE_REC_FREE ||
+                  rec.type == TRACE_REC_REALLOC;
+    }
+    if (s != TRACE_EOF)
+        snprintf(rc->error, rc->error_len, "%.230s", reader.error);
+    trace_reader_close(&reader);
+    return s == TRACE_EOF ? events : -1;
+}
+
 static int header_fits(const struct ring_file_header *h, const struct replay *r, uint64_t size)
 {
     return memcmp(h->magic, RING_FILE_MAGIC, sizeof h->magic) == 0 &&
            h->version == RING_FILE_VERSION && h->header_bytes == RING_FILE_HEADER_BYTES &&
            h->capacity >= 2 * RING_MAX_RECORD_WORDS && h->capacity <= RING_MAX_CAPACITY &&
-           (h->capacity & (h->capacity - 1)) == 0 &&
-           size == RING_FILE_HEADER_BYTES + h->capacity * sizeof(uint64_t) &&
+           (h->capacity & (h->capacity - 1)) == 0 && h->staging_bytes <= TRACE_MAX_CHUNK_CONTENT &&
+           size == RING_FILE_HEADER_BYTES + h->staging_bytes + h->capacity * sizeof(uint64_t) &&
            h->pid == r->process.pid && h->start_ns == r->process.start_ns;
 }
 
-long long ring_recover(struct replay *r, const char *trace_path, uint64_t trace_records_end,
+/* Replays the staged records if the trace lacks them (trace_format.h says how to tell), then
+ * the ring's records. Returns the number of events, or -1 with the reason in rc->error. */
+static long long recover(struct recovery *rc, const struct ring_file_header *h,
+                         const struct trace_reader *reader)
+{
+    const struct ring_file_state *state = &h->states[h->commits & 1];
+    long long events = 0;
+    if (state->staged > h->staging_bytes) {
+        snprintf(rc->error, rc->error_len, "%llu bytes staged in a staging area of %llu",
+                 (unsigned long long)state->staged, (unsigned long long)h->staging_bytes);
+        return -1;
+    }
+    uint64_t end = reader->records_end;
+    const uint8_t *staged = (const uint8_t *)h + RING_FILE_HEADER_BYTES;
+    if (end == state->trace_end) {
+        events = replay_staged(rc, staged, state->staged, reader->last_address);
+    } else if (state->flush_plain && end > state->trace_end && end < state->flush_end &&
+               end - state->trace_end <= state->staged) { /* a part of them is in the trace */
+        uint64_t in_trace = end - state->trace_end;
+        events = replay_staged(rc, staged + in_trace, state->staged - in_trace, reader->last_address);
+    } else if (state->flush_end == 0 || end != state->flush_end) {
+        snprintf(rc->error, rc->error_len,
+                 "the trace's records end at offset %llu, where the ring file expects %llu",
+                 (unsigned long long)reader->records_end, (unsigned long long)state->trace_end);
+        return -1;
+    } /* else the staged records were appended: the trace has them */
+    for (uint32_t i = 0; i < rc->r->stack_count && events >= 0; i++)
+        if (index_stack(rc, i) < 0)
+            events = -1;
+    long long from_ring = events < 0 ? -1 : replay_ring(rc, h, state->position);
+    return from_ring < 0 ? -1 : events + from_ring;
+}
+
+long long ring_recover(struct replay *r, const char *trace_path, const struct trace_reader *reader,
                        char *error, size_t error_len)
 {
     char path[4096 + 16];
@@ -212,14 +267,10 @@ long long ring_recover(struct replay *r, const char *trace_path, uint64_t trace_
     if (!header_fits(h, r, (uint64_t)st.st_size)) {
         snprintf(why, sizeof why, "not the ring file of this trace");
     } else {
-        rc.words = (const _Atomic uint64_t *)((const char *)map + RING_FILE_HEADER_BYTES);
+        rc.words = (const _Atomic uint64_t *)((const char *)map + RING_FILE_HEADER_BYTES +
+                                              h->staging_bytes);
         rc.mask = h->capacity - 1;
-        events = 0;
-        for (uint32_t i = 0; i < r->stack_count && events == 0; i++)
-            if (index_stack(&rc, i) < 0)
-                events = -1;
-        if (events == 0)
-            events = replay_ring(&rc, h, trace_records_end);
+        events = recover(&rc, h, reader);
     }
     struct stack_key *k, *tmp;
     HASH_ITER(hh, rc.index, k, tmp) {

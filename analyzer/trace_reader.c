@@ -1,6 +1,8 @@
 /* Trace decoding; see trace_reader.h. File input: the buffer holds at most one maximal record
  * plus one read block; records are decoded in place from it. Memory input is decoded where it
- * lies. */
+ * lies. A chunk's content is decoded by the same code: while it is read, buf, buf_len and
+ * buf_pos describe the content, and `file` keeps the file's view until the content is used
+ * up. */
 #include "trace_reader.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the fast varint decoder loads little-endian words"
@@ -21,12 +24,34 @@
  * length, the longest payload such a length allows, and the slack after it. */
 #define FAST_WINDOW (2 + 0x7f + TRACE_READER_SLACK)
 
+static enum trace_status vfail(struct trace_reader *r, enum trace_status s, int used,
+                               const char *fmt, va_list ap)
+{
+    vsnprintf(r->error + used, sizeof r->error - (size_t)used, fmt, ap);
+    return s;
+}
+
 static enum trace_status fail(struct trace_reader *r, enum trace_status s, const char *fmt, ...)
 {
     va_list ap;
-    int n = snprintf(r->error, sizeof r->error, "%s: ", r->path);
     va_start(ap, fmt);
-    vsnprintf(r->error + n, sizeof r->error - (size_t)n, fmt, ap);
+    s = vfail(r, s, snprintf(r->error, sizeof r->error, "%s: ", r->path), fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* As fail, with the place of the record at `pos` of the current bytes: its file offset, or
+ * its chunk's offset and its position in the chunk's content. */
+static enum trace_status fail_at(struct trace_reader *r, enum trace_status s, uint64_t pos,
+                                 const char *fmt, ...)
+{
+    int used = r->in_chunk ? snprintf(r->error, sizeof r->error, "%s: offset %llu, byte %llu of the chunk's content: ",
+                                      r->path, (unsigned long long)r->chunk_offset, (unsigned long long)pos)
+                           : snprintf(r->error, sizeof r->error, "%s: offset %llu: ", r->path,
+                                      (unsigned long long)pos);
+    va_list ap;
+    va_start(ap, fmt);
+    s = vfail(r, s, used, fmt, ap);
     va_end(ap);
     return s;
 }
@@ -87,9 +112,10 @@ static enum trace_status start(struct trace_reader *r)
         s = fail(r, TRACE_INVALID, "offset 0: bad magic number, not a leakshim trace");
     else if (got < TRACE_HEADER_LEN)
         s = fail(r, TRACE_INVALID, "offset %zu: file header cut short", got);
-    else if ((r->version = (uint16_t)(h[8] | h[9] << 8)) != TRACE_VERSION)
-        s = fail(r, TRACE_INVALID, "offset 8: trace format version %u, this leakshim reads version %u",
-                 r->version, TRACE_VERSION);
+    else if ((r->version = (uint16_t)(h[8] | h[9] << 8)) < TRACE_OLDEST_VERSION ||
+             r->version > TRACE_VERSION)
+        s = fail(r, TRACE_INVALID, "offset 8: trace format version %u, this leakshim reads versions %u to %u",
+                 r->version, TRACE_OLDEST_VERSION, TRACE_VERSION);
     if (s != TRACE_OK) {
         trace_reader_close(r);
         return s;
@@ -152,13 +178,31 @@ enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *d
     return start(r);
 }
 
+void trace_reader_open_records(struct trace_reader *r, const void *data, size_t n,
+                               const char *name, uint64_t last_address)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->path = name;
+    r->buf = data;
+    r->buf_len = n;
+    r->at_eof = 1;
+    r->version = TRACE_VERSION;
+    r->last_address = last_address;
+}
+
 void trace_reader_close(struct trace_reader *r)
 {
     if (r->fd >= 0)
         close(r->fd);
     free(r->owned);
+    free(r->chunk);
+    ZSTD_freeDCtx(r->dctx);
     r->fd = -1;
     r->owned = NULL;
+    r->chunk = NULL;
+    r->dctx = NULL;
+    r->in_chunk = 0;
     r->buf = NULL;
     r->buf_len = r->buf_pos = 0;
 }
@@ -349,19 +393,25 @@ static inline int decode_event_fast(struct trace_reader *r, unsigned type, const
 
 static int known_type(unsigned t) { return t >= TRACE_REC_PROCESS && t <= TRACE_REC_SAMPLED; }
 
-/* After a zero type byte: the rest must be zeros too (space reserved, never written). */
-static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)
+/* Whether every byte from buf_pos to the end of the input is zero (consumes them). */
+static int rest_is_zero(struct trace_reader *r)
 {
     while (fill(r, 1)) {
         size_t avail = r->buf_len - r->buf_pos;
         for (size_t i = 0; i < avail; i++)
             if (r->buf[r->buf_pos + i])
-                return fail(r, TRACE_INVALID, "offset %llu: invalid record type 0",
-                            (unsigned long long)offset);
+                return 0;
         r->buf_pos += avail;
     }
-    return fail(r, TRACE_TRUNCATED, "offset %llu: the trace stops here (the process did not finish it)",
-                (unsigned long long)offset);
+    return 1;
+}
+
+/* After a zero type byte: the rest must be zeros too (space reserved, never written). */
+static enum trace_status unwritten_tail(struct trace_reader *r, uint64_t offset)
+{
+    if (r->in_chunk || !rest_is_zero(r))
+        return fail_at(r, TRACE_INVALID, offset, "invalid record type 0");
+    return fail_at(r, TRACE_TRUNCATED, offset, "the trace stops here (the process did not finish it)");
 }
 
 /* Frames the record at buf_pos when the fast path applies: a one-byte length and the whole
@@ -387,8 +437,7 @@ static enum trace_status frame(struct trace_reader *r, uint64_t offset, unsigned
 {
     size_t avail = fill(r, FAST_WINDOW);
     if (avail == 0)
-        return r->read_errno ? fail(r, TRACE_INVALID, "offset %llu: cannot read: %s",
-                                    (unsigned long long)offset, strerror(r->read_errno))
+        return r->read_errno ? fail_at(r, TRACE_INVALID, offset, "cannot read: %s", strerror(r->read_errno))
                              : TRACE_EOF;
     *type = r->buf[r->buf_pos];
     if (*type == TRACE_REC_UNWRITTEN && r->follow)
@@ -399,22 +448,71 @@ static enum trace_status frame(struct trace_reader *r, uint64_t offset, unsigned
     uint64_t len;
     if (varint_get(&p, end, &len) < 0)
         return avail < 1 + VARINT_MAX_LEN
-                   ? fail(r, TRACE_TRUNCATED, "offset %llu: record header cut short",
-                          (unsigned long long)offset)
-                   : fail(r, TRACE_INVALID, "offset %llu: malformed record length",
-                          (unsigned long long)offset);
+                   ? fail_at(r, TRACE_TRUNCATED, offset, "record header cut short")
+                   : fail_at(r, TRACE_INVALID, offset, "malformed record length");
     if (len > TRACE_MAX_RECORD_LEN)
-        return fail(r, TRACE_INVALID, "offset %llu: record length %llu exceeds the limit of %u",
-                    (unsigned long long)offset, (unsigned long long)len, TRACE_MAX_RECORD_LEN);
+        return fail_at(r, TRACE_INVALID, offset, "record length %llu exceeds the limit of %u",
+                       (unsigned long long)len, TRACE_MAX_RECORD_LEN);
     size_t header = (size_t)(p - (r->buf + r->buf_pos));
     avail = fill(r, header + len + TRACE_READER_SLACK);
     if (avail < header + len)
-        return fail(r, TRACE_TRUNCATED, "offset %llu: record of %llu bytes cut short",
-                    (unsigned long long)offset, (unsigned long long)len);
+        return fail_at(r, TRACE_TRUNCATED, offset, "record of %llu bytes cut short", (unsigned long long)len);
     const uint8_t *payload = r->buf + r->buf_pos + header;
     *c = (struct cursor){payload, payload + len, 0, avail >= header + len + TRACE_READER_SLACK};
     r->buf_pos += header + len;
     return TRACE_OK;
+}
+
+/* --- chunks ------------------------------------------------------------------------------ */
+
+/* A chunk that does not decode: one a killed process left half written when only zeros
+ * follow it (the stream ends there), corrupt otherwise. */
+static enum trace_status bad_chunk(struct trace_reader *r, uint64_t offset, const char *why)
+{
+    if (rest_is_zero(r))
+        return fail_at(r, TRACE_TRUNCATED, offset,
+                       "a chunk cut short (%s): the trace stops here (the process did not finish it)", why);
+    return fail_at(r, TRACE_INVALID, offset, "chunk does not decode: %s", why);
+}
+
+/* Decompresses the CHUNK at `offset` (its payload in c) and switches to reading its content. */
+static enum trace_status enter_chunk(struct trace_reader *r, uint64_t offset, struct cursor *c)
+{
+    uint64_t content_len = get_bounded(c, TRACE_MAX_CHUNK_CONTENT);
+    if (c->bad || content_len == 0) /* the writer's chunks hold something: this is a cut header */
+        return bad_chunk(r, offset, "malformed content length");
+    if (!r->chunk) {
+        r->chunk = malloc(TRACE_MAX_CHUNK_CONTENT + TRACE_READER_SLACK);
+        r->dctx = ZSTD_createDCtx();
+        if (!r->chunk || !r->dctx)
+            return fail_at(r, TRACE_INVALID, offset, "out of memory");
+    }
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->chunk, content_len, c->p, (size_t)(c->end - c->p));
+    if (ZSTD_isError(got))
+        return bad_chunk(r, offset, ZSTD_getErrorName(got));
+    if (got != content_len)
+        return bad_chunk(r, offset, "content shorter than its length");
+    memset(r->chunk + content_len, 0, TRACE_READER_SLACK);
+    r->records_end = r->buf_offset + r->buf_pos;
+    r->file = (struct trace_reader_view){r->buf, r->buf_len, r->buf_pos, r->buf_offset, r->at_eof};
+    r->buf = r->chunk;
+    r->buf_len = content_len;
+    r->buf_pos = 0;
+    r->buf_offset = 0;
+    r->at_eof = 1;
+    r->chunk_offset = offset;
+    r->in_chunk = 1;
+    return TRACE_OK;
+}
+
+static void leave_chunk(struct trace_reader *r)
+{
+    r->buf = r->file.buf;
+    r->buf_len = r->file.buf_len;
+    r->buf_pos = r->file.buf_pos;
+    r->buf_offset = r->file.buf_offset;
+    r->at_eof = r->file.at_eof;
+    r->in_chunk = 0;
 }
 
 enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record *rec)
@@ -425,20 +523,33 @@ enum trace_status trace_reader_next(struct trace_reader *r, struct trace_record 
         unsigned type = frame_fast(r, &c);
         if (__builtin_expect(type == 0, 0)) {
             enum trace_status s = frame(r, offset, &type, &c);
+            if (s == TRACE_EOF && r->in_chunk) { /* the chunk's content is used up */
+                leave_chunk(r);
+                continue;
+            }
+            if (s != TRACE_OK) /* a whole chunk holds whole records: cut short there is corrupt */
+                return r->in_chunk ? TRACE_INVALID : s;
+        }
+        if (__builtin_expect(type == TRACE_REC_CHUNK, 0)) {
+            if (r->in_chunk)
+                return fail_at(r, TRACE_INVALID, offset, "a chunk inside a chunk");
+            enum trace_status s = enter_chunk(r, offset, &c);
             if (s != TRACE_OK)
                 return s;
+            continue;
         }
-        r->records_end = r->buf_offset + r->buf_pos;
+        if (!r->in_chunk)
+            r->records_end = r->buf_offset + r->buf_pos;
         if (!known_type(type))
             continue;
         rec->type = (enum trace_record_type)type;
-        rec->offset = offset;
+        rec->offset = r->in_chunk ? r->chunk_offset : offset;
+        rec->chunk_pos = r->in_chunk ? (int64_t)offset : -1;
         if (c.slack && decode_event_fast(r, type, &c, rec))
             return TRACE_OK;
         decode_payload(r, rec, &c);
         if (c.bad)
-            return fail(r, TRACE_INVALID, "offset %llu: malformed record of type %u",
-                        (unsigned long long)offset, type);
+            return fail_at(r, TRACE_INVALID, offset, "malformed record of type %u", type);
         return TRACE_OK;
     }
 }

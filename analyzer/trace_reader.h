@@ -18,6 +18,11 @@
  * writer has finished it. Every check of a record's contents stays as it is; a follower ends
  * by a last pass without follow mode, which checks the tail as for any finished file.
  *
+ * CHUNK records (compressed runs of records) are decompressed whole into a buffer of
+ * TRACE_MAX_CHUNK_CONTENT bytes, allocated at the first one, and their records are returned
+ * one by one like plain ones; a chunk's content is decoded in place like the file's bytes. A
+ * follower's limit falls between chunks (the writer publishes its length after whole appends).
+ *
  * Used by replay (report, check, timeline), leakshim watch and the fuzz target. */
 #ifndef LEAKSHIM_TRACE_READER_H
 #define LEAKSHIM_TRACE_READER_H
@@ -29,7 +34,8 @@
 
 struct trace_record {
     enum trace_record_type type;
-    uint64_t offset; /* of the record's type byte in the file */
+    uint64_t offset;   /* of the record's type byte in the file; inside a CHUNK, of the chunk's */
+    int64_t chunk_pos; /* -1; inside a CHUNK, the record's byte position in the chunk's content */
     union {
         struct {
             uint64_t pid, ppid, start_ns, depth;
@@ -89,19 +95,32 @@ enum trace_status {
  * a time, and up to three of them are decoded before one check of where they ended. */
 #define TRACE_READER_SLACK 32
 
+/* Where the reader is in the file, saved while it reads a chunk's content instead. */
+struct trace_reader_view {
+    const uint8_t *buf;
+    size_t buf_len, buf_pos;
+    uint64_t buf_offset;
+    int at_eof;
+};
+
 struct trace_reader {
     int fd;               /* -1 for memory input */
     const char *path;
-    const uint8_t *buf;   /* the bytes being decoded: `owned`, or the caller's memory */
+    const uint8_t *buf;   /* the bytes being decoded: `owned`, the caller's memory, or `chunk` */
     uint8_t *owned;       /* the read buffer of file input */
     size_t buf_len, buf_pos;
-    uint64_t buf_offset;  /* file offset of buf[0] */
+    uint64_t buf_offset;  /* file offset of buf[0]; 0 in a chunk's content */
     uint64_t last_address; /* for address deltas */
-    uint64_t records_end;  /* file offset just after the last whole record read */
+    uint64_t records_end;  /* file offset just after the last whole record (or chunk) read */
     int at_eof;
     int read_errno;        /* a read(2) failure, reported when the data runs out */
     int follow;            /* follow mode: see above */
     uint64_t limit;        /* follow mode: bytes past this file offset are not read */
+    int in_chunk;          /* buf is a chunk's content; `file` is where the file's bytes are */
+    struct trace_reader_view file;
+    uint64_t chunk_offset; /* file offset of the chunk being read */
+    uint8_t *chunk;        /* content buffer, with TRACE_READER_SLACK bytes after it */
+    void *dctx;            /* zstd's decompression context */
     uint16_t version;
     char error[512];
 };
@@ -125,5 +144,10 @@ int trace_reader_resume(struct trace_reader *r, int follow, uint64_t limit);
 /* The reader over bytes in memory instead of a file (for the fuzz target and tests). */
 enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *data, size_t n,
                                            const char *name);
+
+/* The reader over a run of records in memory without a file header, whose address deltas
+ * continue from `last_address` (a ring file's staged records, after the trace's). */
+void trace_reader_open_records(struct trace_reader *r, const void *data, size_t n,
+                               const char *name, uint64_t last_address);
 
 #endif

@@ -34,6 +34,7 @@ static const struct option_spec option_table[] = {
     {"LEAKSHIM_SAMPLE_SEED", OPTION_COUNT, "0", 0, UINT32_MAX,
      offsetof(struct shim_options, sample_seed)},
     {"LEAKSHIM_ESCALATE", OPTION_STRING, "off", 0, 0, offsetof(struct shim_options, escalate)},
+    {"LEAKSHIM_COMPRESS", OPTION_COUNT, "1", 0, 3, offsetof(struct shim_options, compress)},
 };
 
 static const char *const kind_names[] = {

@@ -15,6 +15,7 @@ struct shim_options {
     uint64_t sample_bytes;  /* LEAKSHIM_SAMPLE: mean sampling period, 0 to record everything */
     unsigned sample_seed;   /* LEAKSHIM_SAMPLE_SEED: the sampler's seed, 0 for a random one */
     const char *escalate;   /* LEAKSHIM_ESCALATE: escalation rule (escalation.h), or "off" */
+    unsigned compress;      /* LEAKSHIM_COMPRESS: zstd level of the trace's chunks, 0 for none */
 };
 
 /* Parses the environment into `out` (no allocation; strings point into the environment). */

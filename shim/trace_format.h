@@ -13,6 +13,14 @@
  * Integers in payloads are LEB128 varints; signed deltas are zigzag-encoded first. Addresses
  * of blocks are deltas from the previous block address in the stream (per trace), which keeps
  * typical records at 5 to 9 bytes.
+ *
+ * Compression: a CHUNK record holds a run of ordinary records, compressed as one zstd frame.
+ * The stream is the same either way: a reader replaces the chunk with the records it holds,
+ * and address deltas run on across chunk boundaries. A chunk holds whole records, never a
+ * chunk. The writer stores a chunk's type byte and lengths before its frame, and the frame
+ * carries a checksum of its content, so a chunk that a killed process left half copied fails
+ * to decompress: with nothing but zeros after it, the stream ends there (the trace is cut
+ * short); followed by anything else, the trace is corrupt.
  */
 #ifndef LEAKSHIM_TRACE_FORMAT_H
 #define LEAKSHIM_TRACE_FORMAT_H
@@ -25,7 +33,8 @@
 
 #define TRACE_MAGIC "LEAKSHIM"   /* 8 bytes, no terminator in the file */
 #define TRACE_MAGIC_LEN 8
-#define TRACE_VERSION 1
+#define TRACE_VERSION 2          /* 2 added CHUNK: a reader of version 1 would skip every event */
+#define TRACE_OLDEST_VERSION 1   /* the oldest version a reader still reads */
 #define TRACE_HEADER_LEN 16      /* magic, u16 version (LE), u16 flags, u32 reserved */
 
 /* Upper bounds a reader enforces so that hostile input cannot ask for absurd memory. */
@@ -73,7 +82,13 @@ enum trace_record_type {
        period is 0 in a trace that samples: that block was also the sampler's pick, so its free
        stays recorded when sampling resumes */
     TRACE_REC_SAMPLED = 15,
+    /* content length, then a zstd frame (with its content checksum) whose content, exactly
+       that many bytes, is a run of whole records of any type but CHUNK */
+    TRACE_REC_CHUNK = 16,
 };
+
+/* The largest content a CHUNK may hold (the writer's chunks hold at most TRACE_STAGING_BYTES). */
+#define TRACE_MAX_CHUNK_CONTENT TRACE_MAX_RECORD_LEN
 
 enum trace_mark_origin {
     TRACE_MARK_CALL = 1,   /* the program called leakshim_mark() */
@@ -111,22 +126,52 @@ static inline double trace_sampling_probability(uint64_t size, uint64_t period)
 
 /* --- the ring file ----------------------------------------------------------------------
  * While a process records into the trace NAME, its event ring (shim/ring.h, records laid out
- * as shim/events.h says) lives in the hidden file .NAME.ring next to it, a shared mapping. The
- * file is removed when the trace is finished. A process that dies without finishing leaves it
- * behind, and the analyzer replays the records that the writer had not yet written.
+ * as shim/events.h says) and the writer's staging area live in the hidden file .NAME.ring next
+ * to it, a shared mapping:
  *
- * The writer moves `position` past each ring record once that record's trace output is in
- * the trace file. While it appends that output, `position` carries RING_POSITION_APPENDING
- * and `trace_end` says how long the trace will be once the append is done: a reader that
- * finds the trace's whole records ending exactly there knows the record made it.
+ *     header (RING_FILE_HEADER_BYTES) | staging area (staging_bytes) | ring words (capacity x 8)
  *
- * `trace_written` is the trace's length after the last append that completed (0: an older
- * writer that does not keep it). A reader following the trace while it is written (leakshim
- * watch) reads only that far: bytes past it may be an append still being copied. */
+ * The file is removed when the trace is finished. A process that dies without finishing it
+ * leaves it behind, and the analyzer replays what the trace lacks.
+ *
+ * The way of a ring record: the writer encodes it into the staging area (trace records, as in
+ * the trace), commits, and only then releases its ring words; when the staging area is full,
+ * 50 ms after its first record, and at every sync point (exit, _exit, exec, abort), the writer
+ * appends the staged records to the trace as one CHUNK (or as they are, with compression off)
+ * and commits again. Progress is a state of four numbers (struct ring_file_state):
+ *
+ *     the stream = trace[0, trace_end) ++ staging[0, staged) ++ ring records from `position`
+ *
+ * and, while the staged records are being appended, flush_end: the trace's length once the
+ * append is done (and flush_plain: 1 if they are appended as they are, not as a chunk). The
+ * header holds two state slots and a commit counter; states[commits & 1]
+ * is the current one. A commit writes the other slot, then stores commits + 1: a process
+ * killed at any instruction leaves the last committed state whole, since the current slot is
+ * never written. The writer keeps this order of stores:
+ *
+ *   1. it writes a record's output into the staging area at `staged` and beyond: outside the
+ *      committed state, which still says the ring record at `position` is unwritten;
+ *   2. it commits (position past the record, staged past its output), and only then releases
+ *      the record's ring words (which producers may then overwrite);
+ *   3. to append: it commits flush_end = trace_end + the appended length, appends (the chunk's
+ *      type byte and lengths first, then its frame), and commits (trace_end = flush_end,
+ *      staged = 0, flush_end = 0); only then does it write into the staging area again.
+ *
+ * The analyzer reads the trace up to its last whole record, ending at file offset E. If
+ * E == trace_end, the staged records follow; if E == flush_end (the append completed, the last
+ * commit did not), they are in the trace already; if flush_plain and trace_end < E < flush_end,
+ * the trace holds the first E - trace_end bytes of them (whole records: a half-copied chunk is
+ * no whole record, so E stays at trace_end), and the rest follow; any other E means the two
+ * files disagree and the ring file is ignored. Then the ring records from `position` follow,
+ * up to the first zero header word.
+ *
+ * `trace_written` is the trace's length after the last append that completed (0: a writer
+ * that does not keep it). A reader following the trace while it is written (leakshim watch)
+ * reads only that far: bytes past it may be an append still being copied. */
 #define RING_FILE_MAGIC "LKSHRING"
-#define RING_FILE_VERSION 1
+#define RING_FILE_VERSION 2
 #define RING_FILE_HEADER_BYTES 4096
-#define RING_POSITION_APPENDING (1ull << 63)
+#define TRACE_STAGING_BYTES (64u << 10) /* the writer's staging area */
 
 /* Writes the ring file's path for the trace at `trace_path` (DIR/NAME -> DIR/.NAME.ring).
  * Returns 0, or -1 if it does not fit in `cap` bytes. */
@@ -138,14 +183,23 @@ static inline int ring_file_path(const char *trace_path, char *out, size_t cap)
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+struct ring_file_state {
+    uint64_t position;  /* free-running ring position of the first record not staged or written */
+    uint64_t trace_end; /* the trace's length that the staged records follow */
+    uint64_t staged;    /* bytes of whole records in the staging area */
+    uint64_t flush_end; /* while the staged records are being appended: the trace's length after */
+    uint64_t flush_plain; /* 1 while they are appended as they are (not as a CHUNK) */
+};
+
 struct ring_file_header {
     char magic[8];
     uint32_t version, header_bytes;
-    uint64_t capacity; /* in 64-bit words, a power of two; the words follow the header */
+    uint64_t capacity; /* in 64-bit words, a power of two; the words follow the staging area */
     uint64_t pid;
-    uint64_t start_ns; /* the PROCESS record's start time: ties the ring to its trace */
-    uint64_t position; /* free-running ring position of the first record not in the trace */
-    uint64_t trace_end;
+    uint64_t start_ns;      /* the PROCESS record's start time: ties the ring to its trace */
+    uint64_t staging_bytes; /* the staging area's size; it follows the header */
+    uint64_t commits;       /* states[commits & 1] is the current state */
+    struct ring_file_state states[2];
     uint64_t trace_written; /* the trace's length after the last complete append */
 };
 

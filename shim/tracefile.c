@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -231,6 +232,16 @@ int tracefile_append(struct tracefile *t, const void *data, size_t n)
         n -= k;
     }
     return t->failed ? -1 : 0;
+}
+
+int tracefile_append_record(struct tracefile *t, const uint8_t *header, size_t header_len,
+                            const void *body, size_t body_len)
+{
+    for (size_t i = 0; i < header_len; i++) {
+        tracefile_append(t, header + i, 1);
+        atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the stores in order */
+    }
+    return tracefile_append(t, body, body_len);
 }
 
 uint64_t tracefile_length(const struct tracefile *t)

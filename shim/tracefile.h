@@ -34,6 +34,13 @@ int tracefile_create(struct tracefile *t, const char *template);
 /* Appends n bytes. Returns 0, or -1 (and stays failed) if the file cannot be extended. */
 int tracefile_append(struct tracefile *t, const void *data, size_t n);
 
+/* Appends a record whose header (type byte and lengths) is stored byte by byte, in order,
+ * before its body: a process killed meanwhile leaves a prefix of the header, or the whole
+ * header and part of the body, never body bytes after a missing type byte. Returns as
+ * tracefile_append. */
+int tracefile_append_record(struct tracefile *t, const uint8_t *header, size_t header_len,
+                            const void *body, size_t body_len);
+
 /* Bytes in the file so far, header included. */
 uint64_t tracefile_length(const struct tracefile *t);
 

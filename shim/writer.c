@@ -1,12 +1,14 @@
 /* The writer thread and its trace encoding; see writer.h for its contract.
  *
  * Lifecycle: writer_start (first hooked call, or first call in a forked child) creates the
- * trace, puts the ring in its ring file (trace_format.h, "the ring file") and starts the
- * thread; writer_stop (the shim's destructor, _exit) drains, writes END, finishes the file and
- * removes the ring file. A record leaves the ring only after its output is in the trace file,
- * with the ring file's position protocol around the append (commit_event), so that a process
- * killed at any instant leaves each record either in the trace or in the ring. `processed`
- * counts the ring words handled so; writer_sync waits on it. */
+ * trace, puts the ring and the staging area in its ring file (trace_format.h, "the ring file")
+ * and starts the thread; writer_stop (the shim's destructor, _exit) drains, writes END,
+ * finishes the file and removes the ring file. A record leaves the ring only after its output
+ * is staged and committed (staging.h), so that a process killed at any instant leaves each
+ * record in the trace, in the staging area or in the ring. The staged records reach the trace
+ * when the area is full, CHUNK_MAX_AGE_NS after the oldest, and at every sync point.
+ * `processed` counts the ring words handled so, `flushed` those whose output is in the trace
+ * file; writer_sync waits on the latter. */
 #include "writer.h"
 
 #include <pthread.h>
@@ -26,6 +28,7 @@
 #include "resident.h"
 #include "sampled_heap.h"
 #include "sampler.h"
+#include "staging.h"
 #include "tracefile.h"
 
 /* Stacks are arrays of 64-bit return addresses: a multiply-xor over whole words hashes them
@@ -47,6 +50,7 @@ static inline unsigned stack_hash(const void *key, size_t len)
 #define BUSY_POLL_NS 2000000ull             /* after events, poll for this long ... */
 #define BUSY_POLL_INTERVAL_NS 50000L        /* ... every 50 us */
 #define STALL_LIMIT_NS 1000000000ull        /* give up on an uncommitted record after 1 s */
+#define CHUNK_MAX_AGE_NS 50000000ull        /* staged output waits at most this long (+ a wake-up) */
 
 struct ring writer_ring;
 
@@ -65,12 +69,15 @@ struct known_module {
 
 static struct {
     struct tracefile file;
-    struct ring_file_header *ring_file; /* the ring's file mapping, or NULL */
-    size_t ring_file_bytes;
+    struct ring_file_header *ring_file; /* the ring file's mapping while the file exists, or NULL */
+    void *region;                       /* header, staging area, ring: the file's or anonymous */
+    size_t region_bytes;
     pthread_t thread;
     int running;
     _Atomic int stop_requested;
     _Atomic uint64_t processed;
+    _Atomic uint64_t flushed;
+    _Atomic int flush_wanted;      /* set by writer_sync */
     _Atomic int modules_unloaded; /* set by dlclose: known ranges may hold other modules now */
     _Atomic unsigned mark_signals; /* the latest signal mark asked for by writer_note_mark_signal */
     struct interned_stack *stacks;
@@ -115,53 +122,9 @@ static void put_bytes(struct payload *p, const void *data, size_t n)
     p->len += n;
 }
 
-/* Records are staged, then appended to the file together: plainly, or (commit_event) with the
- * ring file's position protocol around them (trace_format.h, "the ring file"). */
-#define STAGE_BYTES (64 * 1024)
-static struct {
-    uint8_t bytes[STAGE_BYTES];
-    size_t len;
-} stage;
-
-static void store_ordered(uint64_t *field, uint64_t value)
-{
-    atomic_signal_fence(memory_order_seq_cst); /* keep the compiler's stores in program order */
-    __atomic_store_n(field, value, __ATOMIC_RELEASE);
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-/* Appends the staged records, then publishes the trace's new length in the ring file, for
- * readers that follow the trace while it is written. */
-static void flush_plain(void)
-{
-    tracefile_append(&w.file, stage.bytes, stage.len);
-    stage.len = 0;
-    if (w.ring_file)
-        store_ordered(&w.ring_file->trace_written, tracefile_length(&w.file));
-}
-
 static void emit(enum trace_record_type type, const struct payload *p)
 {
-    if (stage.len + 1 + VARINT_MAX_LEN + p->len > STAGE_BYTES)
-        flush_plain();
-    stage.bytes[stage.len] = (uint8_t)type;
-    stage.len += 1 + varint_put(stage.bytes + stage.len + 1, p->len);
-    memcpy(stage.bytes + stage.len, p->bytes, p->len);
-    stage.len += p->len;
-}
-
-/* Appends the staged output of the ring record at `pos` (`nwords` long), so that a process
- * killed at any instruction leaves a ring file that says whether the record is in the trace. */
-static void commit_event(uint64_t pos, uint32_t nwords)
-{
-    struct ring_file_header *h = w.ring_file;
-    if (h) {
-        store_ordered(&h->trace_end, tracefile_length(&w.file) + stage.len);
-        store_ordered(&h->position, pos | RING_POSITION_APPENDING);
-    }
-    flush_plain();
-    if (h)
-        store_ordered(&h->position, pos + nwords);
+    staging_put(type, p->bytes, p->len);
 }
 
 static void emit_process(unsigned depth)
@@ -545,7 +508,7 @@ static void encode_event(const uint64_t *rec)
     case EVENT_EXEC:
         emit_sample(trace_time_ns()); /* the image's heap as it ends */
         emit(TRACE_REC_EXEC, &p);
-        flush_plain();
+        staging_flush();
         tracefile_trim(&w.file); /* a replaced image leaves no reserved space ... */
         stop_ring();             /* ... and no ring file behind */
         return;
@@ -577,25 +540,36 @@ static void encode_event(const uint64_t *rec)
 
 static uint64_t record_buffer[RING_MAX_RECORD_WORDS];
 
+/* Between ring records: the periodic records, committed, and the staged output appended to
+ * the trace when it has waited long enough or writer_sync asks for it (`sync_point`). */
+static void between_records(int sync_point)
+{
+    emit_time_if_due();
+    emit_periodic();
+    staging_commit(atomic_load_relaxed_u64(&writer_ring.tail));
+    if ((sync_point && atomic_exchange(&w.flush_wanted, 0)) ||
+        staging_due(now_ns(CLOCK_MONOTONIC), CHUNK_MAX_AGE_NS)) {
+        staging_flush();
+        atomic_store_explicit(&w.flushed, atomic_load_explicit(&w.processed, memory_order_relaxed),
+                              memory_order_release);
+    }
+}
+
 /* Encodes every committed record; returns the number handled. A record leaves the ring only
- * once its output is in the trace file. */
+ * once its output is staged and committed. */
 static unsigned drain(void)
 {
     unsigned handled = 0;
     uint32_t n;
     while ((n = ring_peek(&writer_ring, record_buffer)) != 0) {
         encode_event(record_buffer);
-        commit_event(atomic_load_relaxed_u64(&writer_ring.tail), n);
+        staging_commit(atomic_load_relaxed_u64(&writer_ring.tail) + n);
         ring_release(&writer_ring, n);
         atomic_fetch_add_explicit(&w.processed, n, memory_order_release);
-        if ((++handled & 255) == 0) {
-            emit_time_if_due();
-            emit_periodic();
-        }
+        if ((++handled & 255) == 0)
+            between_records(0);
     }
-    emit_time_if_due();
-    emit_periodic();
-    flush_plain();
+    between_records(1);
     return handled;
 }
 
@@ -632,16 +606,23 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* The ring in the hidden ring file beside the trace, or in anonymous memory if that file
- * cannot be made. Returns 0 or -1. */
-static int start_ring(uint64_t buffer_bytes)
+/* The ring file's header, staging area and ring in the hidden ring file beside the trace, or
+ * in anonymous memory if that file cannot be made; staging starts there. Returns 0 or -1. */
+static int start_ring(const struct shim_options *options)
 {
-    uint64_t capacity = ring_capacity_for(buffer_bytes / sizeof(uint64_t));
-    w.ring_file_bytes = RING_FILE_HEADER_BYTES + capacity * sizeof(uint64_t);
-    w.ring_file = tracefile_create_ring(&w.file, w.ring_file_bytes);
-    if (!w.ring_file)
-        return ring_init(&writer_ring, capacity);
-    struct ring_file_header *h = w.ring_file;
+    uint64_t capacity = ring_capacity_for(options->buffer_bytes / sizeof(uint64_t));
+    w.region_bytes = RING_FILE_HEADER_BYTES + TRACE_STAGING_BYTES + capacity * sizeof(uint64_t);
+    w.region = w.ring_file = tracefile_create_ring(&w.file, w.region_bytes);
+    if (!w.region) {
+        w.region = mmap(NULL, w.region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+        if (w.region == MAP_FAILED) {
+            w.region = NULL;
+            return -1;
+        }
+    }
+    struct ring_file_header *h = w.region;
+    uint8_t *staging_area = (uint8_t *)w.region + RING_FILE_HEADER_BYTES;
     memcpy(h->magic, RING_FILE_MAGIC, sizeof h->magic);
     h->version = RING_FILE_VERSION;
     h->header_bytes = RING_FILE_HEADER_BYTES;
@@ -649,7 +630,8 @@ static int start_ring(uint64_t buffer_bytes)
     h->pid = (uint64_t)getpid();
     h->start_ns = w.start_realtime_ns;
     h->trace_written = tracefile_length(&w.file); /* the file header */
-    ring_init_at(&writer_ring, (_Atomic uint64_t *)((char *)h + RING_FILE_HEADER_BYTES), capacity);
+    staging_start(&w.file, h, staging_area, (int)options->compress);
+    ring_init_at(&writer_ring, (_Atomic uint64_t *)(staging_area + TRACE_STAGING_BYTES), capacity);
     return 0;
 }
 
@@ -659,7 +641,7 @@ int writer_start(const struct shim_options *options)
         return -1;
     w.start_ns = now_ns(CLOCK_MONOTONIC);
     w.start_realtime_ns = now_ns(CLOCK_REALTIME);
-    if (start_ring(options->buffer_bytes) < 0) {
+    if (start_ring(options) < 0) {
         shim_warn("cannot map a %llu-byte event buffer; not tracing",
                   (unsigned long long)options->buffer_bytes);
         tracefile_close(&w.file);
@@ -670,7 +652,7 @@ int writer_start(const struct shim_options *options)
     sampling_start(options);
     modules_scan(add_module, NULL);
     emit_periodic(); /* the time line's first point: nothing allocated yet */
-    flush_plain();
+    staging_flush();
 
     sigset_t all, old;
     sigfillset(&all);
@@ -681,6 +663,7 @@ int writer_start(const struct shim_options *options)
         shim_warn("cannot start the writer thread; not tracing");
         stop_ring();
         ring_destroy(&writer_ring);
+        munmap(w.region, w.region_bytes);
         tracefile_close(&w.file);
         return -1;
     }
@@ -694,8 +677,9 @@ void writer_sync(void)
         return;
     uint64_t target = atomic_load_relaxed_u64(&writer_ring.head);
     uint64_t deadline = now_ns(CLOCK_MONOTONIC) + STALL_LIMIT_NS;
-    while (atomic_load_explicit(&w.processed, memory_order_acquire) < target &&
+    while (atomic_load_explicit(&w.flushed, memory_order_acquire) < target &&
            now_ns(CLOCK_MONOTONIC) < deadline) {
+        atomic_store(&w.flush_wanted, 1);
         ring_wake_consumer(&writer_ring);
         struct timespec ts = {0, 200 * 1000};
         nanosleep(&ts, NULL);
@@ -714,7 +698,6 @@ static void reset_state(int release)
         free(w.modules);
     }
     memset(&w, 0, sizeof w);
-    stage.len = 0;
     memset(futile_pages, 0, sizeof futile_pages);
 }
 
@@ -745,7 +728,7 @@ void writer_stop(void)
     p.len = 0;
     put_u64(&p, w.events);
     emit(TRACE_REC_END, &p);
-    flush_plain();
+    staging_flush();
     stop_ring();
     tracefile_close(&w.file);
     reset_state(1);
@@ -757,8 +740,7 @@ void writer_forget_after_fork(void)
         return;
     /* The ring file and trace are the parent's: unmap, never remove or write. */
     ring_destroy(&writer_ring);
-    if (w.ring_file)
-        munmap(w.ring_file, w.ring_file_bytes);
+    munmap(w.region, w.region_bytes);
     tracefile_abandon(&w.file);
     reset_state(0);
 }

@@ -6,12 +6,14 @@
 #   tests/integration/       programs run under the shim with exact expected leaks (Python)
 #   ../shared/cases          the shared leak cases, when present beside the checkout
 
+comma := ,
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TEST_CFLAGS = $(ALL_CFLAGS) -Ishim -Ianalyzer -pthread
 
 # The shim's parts that do not interpose anything, for unit tests of the writer and ring.
-SHIM_TESTABLE := escalation guard log modules options resident ring sampled_heap sampler tracefile writer
+SHIM_TESTABLE := compress escalation guard log modules options resident ring sampled_heap \
+                 sampler staging tracefile writer
 SAN_SHIM_OBJ  := $(SHIM_TESTABLE:%=$(BUILD)/san/shim/%.o)
 SAN_ANALYZER_OBJ := $(ANALYZER_LIB_OBJ:$(BUILD)/%=$(BUILD)/san/%)
 
@@ -24,7 +26,11 @@ $(BUILD)/san/%.o: %.c
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_ANALYZER_OBJ) $(SAN_SHIM_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $^ -o $@ -lcmocka $(ANALYZER_LIBS) -lunwind
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(TEST_LDFLAGS) -lcmocka $(ANALYZER_LIBS) -lunwind
+
+# The crash test copies the files between the writer's steps, reached through these wraps.
+$(BUILD)/tests/test_crash_recovery: TEST_LDFLAGS := $(patsubst %,-Wl$(comma)--wrap=%,\
+    staging_commit ring_release tracefile_append tracefile_append_record)
 
 $(BUILD)/tests/tsan_%: tests/unit/tsan_%.c shim/ring.c
 	@mkdir -p $(dir $@)

@@ -415,6 +415,29 @@ def test_killed_at_once_loses_nothing(t):
     _sigkill_after_ready(t, 0)
 
 
+def test_live_trace_within_100ms(t):
+    """A trace followed while its process runs shows every event within 100 ms: 150 ms after
+    "ready" (the last allocation), a copy of the trace alone (no ring file) holds exactly the
+    leaks; the process is then killed and its own trace still reports them with its ring."""
+    exe = t.build("life_exit.c")
+    s = Spawned(t, [exe, "ready"])
+    try:
+        t.require(s.wait_for("ready\n", 30), f"no 'ready' from life_exit: {tail(s.out)}")
+        time.sleep(0.15)
+        t.require(len(s.traces) == 1, f"{len(s.traces)} traces while it runs")
+        copy = os.path.join(t.mkdir("live"), "copy.trace")
+        with open(s.traces[0], "rb") as src, open(copy, "wb") as dst:
+            dst.write(src.read())
+        s.p.send_signal(signal.SIGKILL)
+        s.finish(20)
+    finally:
+        s.kill_now()
+    rc, rep, err = _report_raw(t, copy)
+    t.require(rc == 0 and rep, f"report of the live copy rc={rc}: {tail(err)}")
+    t.eq(rep["summary"]["recovered_events"], 0, "recovered_events of the copy (it has no ring file)")
+    t.expect_leaks(rep, EXIT_LEAKS)
+
+
 # --- 8. threads ------------------------------------------------------------------------------
 
 

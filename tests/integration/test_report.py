@@ -12,9 +12,9 @@ OWN_LEAKS = {"big_site": (30000, 1), "mid_site": (3000, 3), "text_site": (4321, 
              "counted_alloc": (0, 0), "counted_free": (0, 0)}
 
 
-def _trace(t, n=0):
+def _trace(t, n=0, env=None):
     exe = t.build("report_prog.c")
-    return t.run_ok([exe, str(n)]).traces[0]
+    return t.run_ok([exe, str(n)], env=env).traces[0]
 
 
 def test_text_function_and_line(t):
@@ -123,9 +123,15 @@ def test_complete_trace(t):
 
 
 def test_truncated_trace(t):
-    full = _trace(t, 200000)
+    """A trace cut short anywhere is read up to its cut and reported incomplete: plain records
+    (LEAKSHIM_COMPRESS=0) and chunks."""
+    _truncated_trace(t, _trace(t, 200000, env={"LEAKSHIM_COMPRESS": "0"}), 100000)
+    _truncated_trace(t, _trace(t, 200000), 1000)
+
+
+def _truncated_trace(t, full, min_size):
     size = os.path.getsize(full)
-    t.require(size > 100000, f"the trace is only {size} bytes")
+    t.require(size > min_size, f"the trace is only {size} bytes")
     cut = os.path.join(t.mkdir("cut"), "cut.trace")
     shutil.copyfile(full, cut)
     os.truncate(cut, size * 6 // 10)

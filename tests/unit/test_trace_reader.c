@@ -12,7 +12,12 @@
  * exact-size buffers, rejects the same malformed events and skips appended fields; a file
  * several read blocks long decodes exactly as its bytes in memory. Follow mode reads a file
  * while it is written: cut records, zero type bytes and the limit are "not yet", and the
- * record is decoded whole after trace_reader_resume. Finally replay_apply rejects a STACK id out of
+ * record is decoded whole after trace_reader_resume. CHUNK records: their
+ * records come out as plain ones would, with the chunk's offset and their place in its content,
+ * address deltas running on across chunks; a chunk cut anywhere (header or frame) with zeros
+ * after it is a truncated trace, and followed by more data, or holding a cut record, a chunk,
+ * or content of another length than it says, an invalid one whose message names the chunk's
+ * offset and the place in its content. Finally replay_apply rejects a STACK id out of
  * sequence and events that refer to an undefined stack, without touching the books. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "replay.h"
 #include "trace_format.h"
@@ -198,11 +205,11 @@ static void test_other_version(void **state)
     (void)state;
     struct trace_reader r;
     struct bytes b = {0};
-    add_header(&b, 2);
+    add_header(&b, TRACE_VERSION + 1);
     add_end(&b, 0);
     open_bytes(&r, &b, TRACE_INVALID);
     assert_error_has(&r, "offset 8");
-    assert_error_has(&r, "version 2");
+    assert_error_has(&r, "version 3");
     /* little-endian: 0x0101 is 257, not 1 */
     clear(&b);
     add_header(&b, 0x0101);
@@ -625,6 +632,154 @@ static void test_unwritten_tail(void **state)
     next_expect(&r, TRACE_INVALID, where, NULL);
     trace_reader_close(&r);
     release(&b);
+}
+
+/* ---- chunks ------------------------------------------------------------------------------ */
+
+/* Appends a CHUNK holding `content` (declared `declared` bytes long), compressed with a
+ * checksum as the writer's are; returns its offset. */
+static size_t add_chunk_declared(struct bytes *b, const struct bytes *content, uint64_t declared)
+{
+    struct bytes payload = {0};
+    add_u64(&payload, declared);
+    size_t cap = ZSTD_compressBound(content->len);
+    reserve(&payload, cap);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx(); /* as the writer makes them: with a checksum */
+    assert_non_null(cctx);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)));
+    size_t n = ZSTD_compress2(cctx, payload.data + payload.len, cap, content->data, content->len);
+    ZSTD_freeCCtx(cctx);
+    assert_false(ZSTD_isError(n));
+    payload.len += n;
+    size_t offset = add_record(b, TRACE_REC_CHUNK, &payload);
+    release(&payload);
+    return offset;
+}
+
+static size_t add_chunk(struct bytes *b, const struct bytes *content)
+{
+    return add_chunk_declared(b, content, content->len);
+}
+
+static void test_chunks(void **state)
+{
+    (void)state;
+    struct trace_reader r;
+    struct bytes b = new_trace(), content = {0};
+    size_t a0 = add_alloc(&b, 0x1000, 8, 0);            /* plain, before */
+    size_t in1 = add_alloc(&content, 0x10, 24, 1);        /* 0x1010 */
+    size_t in2 = add_free(&content, -0x10);               /* 0x1000 */
+    size_t c1 = add_chunk(&b, &content);
+    clear(&content);
+    add_record(&content, 99, &pl);                        /* unknown: skipped in a chunk too */
+    size_t in3 = add_free(&content, 0x10);                /* 0x1010 */
+    size_t c2 = add_chunk(&b, &content);
+    size_t e = add_end(&b, 4);
+    for (int from_file = 0; from_file < 2; from_file++) {
+        char path[] = "/tmp/leakshim-chunks-XXXXXX";
+        if (from_file) {
+            int fd = mkstemp(path);
+            assert_true(fd >= 0);
+            assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+            close(fd);
+            assert_int_equal(trace_reader_open(&r, path), TRACE_OK);
+        } else {
+            open_bytes(&r, &b, TRACE_OK);
+        }
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.offset, a0);
+        assert_int_equal(rec.chunk_pos, -1);
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.type, TRACE_REC_ALLOC);
+        assert_int_equal(rec.u.alloc.address, 0x1010);
+        assert_int_equal(rec.u.alloc.size, 24);
+        assert_int_equal(rec.offset, c1);
+        assert_int_equal(rec.chunk_pos, in1);
+        assert_int_equal(r.records_end, c2); /* the chunk is read whole */
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.type, TRACE_REC_FREE);
+        assert_int_equal(rec.u.free.address, 0x1000);
+        assert_int_equal(rec.chunk_pos, in2);
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.type, TRACE_REC_FREE);
+        assert_int_equal(rec.u.free.address, 0x1010); /* deltas run on across chunks */
+        assert_int_equal(rec.offset, c2);
+        assert_int_equal(rec.chunk_pos, in3);
+        next_expect(&r, TRACE_OK, NULL);
+        assert_int_equal(rec.type, TRACE_REC_END);
+        assert_int_equal(rec.offset, e);
+        assert_int_equal(rec.chunk_pos, -1);
+        next_expect(&r, TRACE_EOF, NULL);
+        trace_reader_close(&r);
+        if (from_file)
+            unlink(path);
+    }
+
+    /* cut anywhere inside the second chunk, zeros after: truncated at the chunk, after the
+       first chunk's records */
+    for (size_t cut = c2 + 1; cut < e; cut++) {
+        struct bytes t = {0};
+        add_raw(&t, b.data, cut);
+        add_zeros(&t, 300);
+        open_bytes(&r, &t, TRACE_OK);
+        for (int i = 0; i < 3; i++)
+            next_expect(&r, TRACE_OK, NULL);
+        char where[32];
+        snprintf(where, sizeof where, "offset %zu", c2);
+        next_expect(&r, TRACE_TRUNCATED, where, "stops here", NULL);
+        assert_int_equal(r.records_end, c2);
+        trace_reader_close(&r);
+        /* the same cut, then more data: corrupt */
+        if (cut >= c2 + 4) {
+            add_byte(&t, 1);
+            open_bytes(&r, &t, TRACE_OK);
+            for (int i = 0; i < 3; i++)
+                next_expect(&r, TRACE_OK, NULL);
+            next_expect(&r, TRACE_INVALID, where, "chunk does not decode", NULL);
+            trace_reader_close(&r);
+        }
+        release(&t);
+    }
+    release(&b);
+
+    /* corrupt contents: a cut record, a chunk in a chunk, another length than declared */
+    struct bytes bad = new_trace();
+    clear(&content);
+    add_free(&content, 8);
+    size_t cut_at = content.len;
+    add_alloc(&content, 8, 1, 0);
+    content.len -= 1;
+    size_t c = add_chunk(&bad, &content);
+    open_bytes(&r, &bad, TRACE_OK);
+    next_expect(&r, TRACE_OK, NULL);
+    char where[96];
+    snprintf(where, sizeof where, "offset %zu, byte %zu of the chunk's content", c, cut_at);
+    next_expect(&r, TRACE_INVALID, where, "cut short", NULL);
+    trace_reader_close(&r);
+
+    struct bytes inner = {0};
+    clear(&content);
+    add_free(&content, 8);
+    add_chunk(&inner, &content);
+    release(&bad);
+    bad = new_trace();
+    c = add_chunk(&bad, &inner);
+    open_bytes(&r, &bad, TRACE_OK);
+    snprintf(where, sizeof where, "offset %zu, byte 0 of the chunk's content", c);
+    next_expect(&r, TRACE_INVALID, where, "a chunk inside a chunk", NULL);
+    trace_reader_close(&r);
+
+    release(&bad);
+    bad = new_trace();
+    c = add_chunk_declared(&bad, &content, content.len + 1);
+    add_end(&bad, 1);
+    open_bytes(&r, &bad, TRACE_OK);
+    snprintf(where, sizeof where, "offset %zu", c);
+    next_expect(&r, TRACE_INVALID, where, "chunk does not decode", NULL);
+    trace_reader_close(&r);
+    release(&bad);
+    release(&inner);
+    release(&content);
 }
 
 /* ---- addresses ---------------------------------------------------------------------------- */
@@ -1307,6 +1462,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_unknown_types_skipped),
         cmocka_unit_test(test_unwritten_tail),
+        cmocka_unit_test(test_chunks),
         cmocka_unit_test(test_address_deltas),
         cmocka_unit_test(test_truncation_sweep),
         cmocka_unit_test(test_follow_mode),

@@ -7,7 +7,9 @@
  * 20-byte build-id, none twice), STACK records once per distinct stack just before first use
  * with ids 0, 1, 2, ..., the events with their exact addresses, sizes and stack ids, END with
  * the exact event count, and then a clean end of file. Replaying the file must give the
- * summary and per-stack books of an independent model. */
+ * summary and per-stack books of an independent model. It runs twice: with compression off
+ * (plain records, across the 1 MiB mapping chunks) and at level 1 (CHUNK records, whose
+ * records come out with their chunk's offset and their place in its content). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -244,7 +246,7 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static char dir[] = "/tmp/leakshim-roundtrip-XXXXXX";
+static char dir[32];
 static char trace_path[PATH_MAX];
 
 static int remove_dir(void **state)
@@ -253,7 +255,12 @@ static int remove_dir(void **state)
     unlink(trace_path);
     rmdir(dir);
     free(expected);
+    expected = NULL;
+    expected_count = expected_cap = 0;
+    next_stack_id = 0;
+    expected_events = 0;
     model_clear();
+    memset(&model, 0, sizeof model);
     return 0;
 }
 
@@ -284,15 +291,15 @@ static void make_stacks(void)
     stacks[S_NOTHING] = (struct stack_def){4, {base + 9, base + 8, base + 7, base + 6}, -1};
 }
 
-static void test_roundtrip(void **state)
+static void roundtrip(unsigned compress)
 {
-    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/leakshim-roundtrip-XXXXXX");
     assert_non_null(mkdtemp(dir));
     char template[PATH_MAX];
     snprintf(template, sizeof template, "%s/trace.%%p", dir);
     snprintf(trace_path, sizeof trace_path, "%s/trace.%d", dir, (int)getpid());
     struct shim_options options = {.output = template, .depth = 64, .buffer_bytes = 1 << 20,
-                                   .interval_ms = 100};
+                                   .interval_ms = 100, .compress = compress};
     make_stacks();
 
     shim_guard = 1;
@@ -332,7 +339,10 @@ static void test_roundtrip(void **state)
     struct stat st;
     assert_int_equal(stat(trace_path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_true(st.st_size > (1 << 20)); /* beyond the first 1 MiB chunk */
+    if (!compress)
+        assert_true(st.st_size > (1 << 20)); /* beyond the first 1 MiB chunk */
+    else
+        assert_true(st.st_size < (1 << 20)); /* smaller than plain */
 
     /* decode */
     static struct trace_record rec;
@@ -366,9 +376,23 @@ static void test_roundtrip(void **state)
     static struct { uint64_t start, end; char path[TRACE_MAX_PATH + 1]; } seen_modules[256];
     uint64_t last_offset = rec.offset, last_time = 0, times = 0, decoded_events = 0;
     uint64_t samples = 0, last_sample = 0, allocations = 0, frees = 0, allocated_bytes = 0;
+    int64_t last_chunk_pos = rec.chunk_pos;
+    uint64_t chunks = compress ? 1 : 0, plain = compress ? 0 : 1;
+    /* SAMPLING follows PROCESS in the first chunk */
+    assert_true(compress ? rec.chunk_pos > 0 : rec.chunk_pos == -1);
     while ((s = trace_reader_next(&reader, &rec)) == TRACE_OK) {
-        assert_true(rec.offset > last_offset);
+        /* plain: offsets grow; chunked: records share their chunk's offset, their positions
+           in its content grow, and every record is in a chunk */
+        if (rec.offset == last_offset) {
+            assert_true(compress && rec.chunk_pos > last_chunk_pos);
+        } else {
+            assert_true(rec.offset > last_offset);
+            assert_true(rec.chunk_pos == (compress ? 0 : -1));
+            chunks += compress != 0;
+            plain += compress == 0;
+        }
         last_offset = rec.offset;
+        last_chunk_pos = rec.chunk_pos;
         if (rec.type == TRACE_REC_TIME) {
             /* at most every 1 ms, after an event, increasing */
             assert_true(decoded_events > 0);
@@ -472,6 +496,9 @@ static void test_roundtrip(void **state)
     assert_int_equal(trace_reader_next(&reader, &rec), TRACE_EOF);
     trace_reader_close(&reader);
     (void)times;
+    if (compress) /* ~5 bytes per event: at least 8 chunks of TRACE_STAGING_BYTES */
+        assert_true(chunks >= (5 * expected_events) / TRACE_STAGING_BYTES);
+    assert_true(chunks + plain > 8);
 
     /* replay */
     struct replay r;
@@ -529,10 +556,23 @@ static void test_roundtrip(void **state)
     replay_free(&r);
 }
 
+static void test_roundtrip_plain(void **state)
+{
+    (void)state;
+    roundtrip(0);
+}
+
+static void test_roundtrip_compressed(void **state)
+{
+    (void)state;
+    roundtrip(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_roundtrip, remove_dir),
+        cmocka_unit_test_teardown(test_roundtrip_plain, remove_dir),
+        cmocka_unit_test_teardown(test_roundtrip_compressed, remove_dir),
     };
     return cmocka_run_group_tests(tests, 0, 0);
 }
