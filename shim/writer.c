@@ -47,8 +47,6 @@ static inline unsigned stack_hash(const void *key, size_t len)
 
 #define TIME_RECORD_INTERVAL_NS 1000000ull /* 1 ms */
 #define IDLE_WAIT_NS 10000000L              /* the consumer sleeps at most this long */
-#define BUSY_POLL_NS 2000000ull             /* after events, poll for this long ... */
-#define BUSY_POLL_INTERVAL_NS 50000L        /* ... every 50 us */
 #define STALL_LIMIT_NS 1000000000ull        /* give up on an uncommitted record after 1 s */
 #define CHUNK_MAX_AGE_NS 50000000ull        /* staged output waits at most this long (+ a wake-up) */
 
@@ -577,11 +575,10 @@ static void *writer_main(void *arg)
 {
     (void)arg;
     shim_guard = 1;
-    uint64_t stalled_since = 0, busy_until = 0;
+    uint64_t stalled_since = 0;
     for (;;) {
         if (drain()) {
             stalled_since = 0;
-            busy_until = now_ns(CLOCK_MONOTONIC) + BUSY_POLL_NS;
             continue;
         }
         if (atomic_load(&w.stop_requested)) {
@@ -593,13 +590,6 @@ static void *writer_main(void *arg)
                 stalled_since = now;
             else if (now - stalled_since > STALL_LIMIT_NS)
                 break; /* a producer never committed its record (killed in the hook?) */
-        }
-        if (!atomic_load(&w.stop_requested) && now_ns(CLOCK_MONOTONIC) < busy_until) {
-            /* Events came a moment ago: poll instead of sleeping on the futex, so that the
-             * producers need no system call to wake the writer while the program is busy. */
-            struct timespec ts = {0, BUSY_POLL_INTERVAL_NS};
-            nanosleep(&ts, NULL);
-            continue;
         }
         ring_wait_for_data(&writer_ring, atomic_load(&w.stop_requested) ? 1000000L : IDLE_WAIT_NS);
     }
