@@ -8,6 +8,8 @@ void series_clock_init(struct series_clock *c)
 {
     c->width_ns = SERIES_FIRST_WIDTH_NS;
     c->level = 0;
+    c->now_ns = 0;
+    c->now_bucket = 0;
 }
 
 void series_clock_advance(struct series_clock *c, uint64_t t_ns)
@@ -16,6 +18,8 @@ void series_clock_advance(struct series_clock *c, uint64_t t_ns)
         c->width_ns *= 2;
         c->level++;
     }
+    c->now_ns = t_ns;
+    c->now_bucket = series_bucket(c, t_ns);
 }
 
 /* Halves the series once: new bucket j covers old buckets 2j and 2j + 1 and ends where 2j + 1
@@ -38,8 +42,8 @@ static void catch_up(struct series *s, const struct series_clock *c)
         halve(s);
 }
 
-int series_update(struct series *s, const struct series_clock *c, uint64_t t_ns, uint64_t before,
-                  uint64_t after)
+int series_update_slow(struct series *s, const struct series_clock *c, uint64_t t_ns,
+                       uint64_t before, uint64_t after)
 {
     catch_up(s, c);
     uint32_t b = series_bucket(c, t_ns);

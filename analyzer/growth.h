@@ -28,6 +28,8 @@
 struct series_clock {
     uint64_t width_ns; /* of one bucket */
     unsigned level;    /* how many times the width doubled */
+    uint64_t now_ns;   /* the latest time advanced to ... */
+    uint32_t now_bucket; /* ... and its bucket, so that most updates need no division */
 };
 
 struct series {
@@ -47,8 +49,18 @@ static inline uint32_t series_bucket(const struct series_clock *c, uint64_t t_ns
 
 /* The stack's outstanding bytes changed from `before` to `after` at `t_ns`. Returns 0, or -1
  * on out of memory (the series then stays flat). */
-int series_update(struct series *s, const struct series_clock *c, uint64_t t_ns, uint64_t before,
-                  uint64_t after);
+int series_update_slow(struct series *s, const struct series_clock *c, uint64_t t_ns,
+                       uint64_t before, uint64_t after);
+static inline int series_update(struct series *s, const struct series_clock *c, uint64_t t_ns,
+                                uint64_t before, uint64_t after)
+{
+    /* nearly always: another change in the bucket the series is at, at the clock's time */
+    if (s->values && s->level == c->level && t_ns == c->now_ns && c->now_bucket == s->last) {
+        s->values[s->last] = after;
+        return 0;
+    }
+    return series_update_slow(s, c, t_ns, before, after);
+}
 /* Brings the series to the clock's level and carries its value forward through `bucket`. */
 void series_finish(struct series *s, const struct series_clock *c, uint32_t bucket);
 void series_free(struct series *s);
