@@ -63,6 +63,10 @@ int suspect_symbolize(struct replay *r, const struct stack_info *s, struct suspe
             out->frames[out->frame_count++] = (struct suspect_frame){s->frames[i], chain[k]};
         }
     }
+    /* room was made for every frame inlining the most: give back what was not used */
+    struct suspect_frame *fitted = realloc(out->frames, (out->frame_count + 1) * sizeof *fitted);
+    if (fitted)
+        out->frames = fitted;
     return 0;
 }
 
