@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "high_fd.h"
+
 #define MAPS_BUFFER 8192
 
 struct mapping {
@@ -129,7 +131,7 @@ static void handle_line(char *line, void (*fn)(const struct module_info *, void 
 
 int modules_scan(void (*fn)(const struct module_info *m, void *ctx), void *ctx)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = high_fd_open("/proc/self/maps", O_RDONLY, 0);
     if (fd < 0)
         return -1;
     char buf[MAPS_BUFFER + 1];

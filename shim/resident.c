@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "high_fd.h"
+
 uint64_t resident_bytes(void)
 {
     char text[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    int fd = high_fd_open("/proc/self/statm", O_RDONLY, 0);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, text, sizeof text - 1);

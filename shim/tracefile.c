@@ -1,6 +1,8 @@
 /* Creating the trace file and appending to it through 256 KiB shared mappings; see tracefile.h.
  * Each extension opens the file again by its absolute path and checks that it is still the
- * same inode before touching it. */
+ * same inode before touching it. The descriptor lives at a high number (high_fd.h) and is
+ * checked again after the mapping is made: a program that closed it meanwhile makes the
+ * extension fail with EBADF, and it is tried again, never done on a file of the program's. */
 #include "tracefile.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "high_fd.h"
 #include "log.h"
 #include "trace_format.h"
 
@@ -93,7 +96,7 @@ static int create_exclusive(struct tracefile *t, const char *base)
             snprintf(t->path, sizeof t->path, "%s", base);
         else if ((size_t)snprintf(t->path, sizeof t->path, "%s.%d", base, suffix) >= sizeof t->path)
             return -1;
-        int fd = open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = high_fd_open(t->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -133,16 +136,31 @@ int tracefile_create(struct tracefile *t, const char *template)
     return 0;
 }
 
-/* Opens the trace again by path, checking it is still our file. */
+#define REOPEN_ATTEMPTS 8 /* a program closing descriptors in a loop may close ours meanwhile */
+
+/* 0 if `fd` is (still) the trace file, -1 with errno set otherwise. */
+static int is_trace(const struct tracefile *t, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (st.st_dev != t->dev || st.st_ino != t->ino) {
+        errno = ESTALE;
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the trace again by path at a high descriptor, checking it is still our file. */
 static int reopen(struct tracefile *t)
 {
-    int fd = open(t->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int fd = high_fd_open(t->path, O_RDWR | O_NOFOLLOW, 0);
     if (fd < 0)
         return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino) {
+    if (is_trace(t, fd) < 0) {
+        int saved = errno;
         close(fd);
-        errno = ESTALE;
+        errno = saved;
         return -1;
     }
     return fd;
@@ -158,25 +176,43 @@ static void unmap_chunk(struct tracefile *t)
     t->chunk_used = 0;
 }
 
+/* Maps `CHUNK_BYTES` of the trace from `start`, with its blocks reserved. Returns the mapping,
+ * or MAP_FAILED with errno set (EBADF: the program closed the descriptor meanwhile). The
+ * mapping is made first and the descriptor checked after it, so that the file it maps is
+ * known to be ours before anything is written through it or the file extended. */
+static void *map_chunk_at(struct tracefile *t, uint64_t start)
+{
+    int fd = reopen(t);
+    if (fd < 0)
+        return MAP_FAILED;
+    void *m = mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+    int err = m == MAP_FAILED ? errno : is_trace(t, fd) < 0 ? errno : 0;
+    if (!err) {
+        err = posix_fallocate(fd, (off_t)start, CHUNK_BYTES);
+        if (err == EOPNOTSUPP || err == EINVAL)
+            err = ftruncate(fd, (off_t)(start + CHUNK_BYTES)) < 0 ? errno : 0;
+    }
+    if (err && m != MAP_FAILED) {
+        munmap(m, CHUNK_BYTES);
+        m = MAP_FAILED;
+    }
+    close(fd);
+    errno = err;
+    return m;
+}
+
 /* Maps the next chunk, which starts at the first unwritten byte (rounded down to a page). */
 static int map_next_chunk(struct tracefile *t)
 {
     unmap_chunk(t);
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     uint64_t start = t->chunk_offset & ~(page - 1);
-    int fd = reopen(t);
-    if (fd < 0)
-        return -1;
-    int err = posix_fallocate(fd, (off_t)start, CHUNK_BYTES);
-    if (err == EOPNOTSUPP || err == EINVAL)
-        err = ftruncate(fd, (off_t)(start + CHUNK_BYTES)) < 0 ? errno : 0;
-    void *m = err ? MAP_FAILED
-                  : mmap(NULL, CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
-    if (err)
-        errno = err;
-    int saved = errno;
-    close(fd);
-    errno = saved;
+    void *m = MAP_FAILED;
+    for (int attempt = 0; attempt < REOPEN_ATTEMPTS && m == MAP_FAILED; attempt++) {
+        m = map_chunk_at(t, start);
+        if (m == MAP_FAILED && errno != EBADF)
+            break;
+    }
     if (m == MAP_FAILED)
         return -1;
     t->chunk = m;
@@ -188,23 +224,27 @@ static int map_next_chunk(struct tracefile *t)
 /* Writes n bytes at the end of the file with pwrite, through a descriptor opened for it. */
 static int append_direct(struct tracefile *t, const void *data, size_t n)
 {
-    int fd = reopen(t);
-    if (fd < 0)
-        return -1;
     const char *p = data;
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)t->chunk_offset);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
+    for (int attempt = 0; n && attempt < REOPEN_ATTEMPTS; attempt++) {
+        int fd = reopen(t);
+        if (fd < 0)
+            return -1;
+        while (n) {
+            ssize_t w = pwrite(fd, p, n, (off_t)t->chunk_offset);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            p += w;
+            n -= (size_t)w;
+            t->chunk_offset += (uint64_t)w;
+        }
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        if (n && errno != EBADF) /* EBADF: the program closed it; open it again */
             break;
-        p += w;
-        n -= (size_t)w;
-        t->chunk_offset += (uint64_t)w;
     }
-    int saved = errno;
-    close(fd);
-    errno = saved;
     return n ? -1 : 0;
 }
 
@@ -255,7 +295,7 @@ void *tracefile_create_ring(struct tracefile *t, size_t bytes)
     if (ring_file_path(t->path, path, sizeof path) < 0)
         return NULL;
     unlink(path); /* our trace name is new, so a ring of that name is stale */
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = high_fd_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
     void *m = err ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED && !err)

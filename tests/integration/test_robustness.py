@@ -48,6 +48,24 @@ def test_close_every_descriptor(t):
     t.expect_leaks(rep, {"fd_leak": (24 * rounds, rounds), "fd_churn": (0, 0)})
 
 
+def test_shim_descriptors_are_high(t):
+    """The descriptors the shim opens for a moment (to extend its trace, hundreds of times
+    here, uncompressed) live at a high number (4000, or 64 below the limit when it is lower):
+    a program that closes every descriptor and opens files gets the low ones back, never the
+    shim's."""
+    import resource
+    exe = t.build("fd_numbers.c")
+    d = t.mkdir("fdtrace")
+    r = t.run([exe, os.path.join(d, "t.")], output=os.path.join(d, "t.%p"),
+              env={"LEAKSHIM_COMPRESS": "0"}, timeout=120)
+    t.require(r.rc == 0, f"fd_numbers: {signame(r.rc)} {tail(r.stderr)}")
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    high = 4000 if soft > 4096 else soft - 64
+    lowest = int(r.stdout.decode().strip())
+    t.check(lowest == -1 or lowest >= high, f"the trace was open at descriptor {lowest}, below {high}")
+    t.check(lowest != -1, "the watcher never saw the trace open (the test proves nothing)")
+
+
 def test_dup2_onto_high_descriptors(t):
     """dup2 onto descriptors 1000..1023 between bouts of heavy allocation: each still refers to its
     own file, which holds exactly the lines written; the trace is exact."""
