@@ -1,6 +1,7 @@
 /* Allocates a lot (the shim extends its trace file many times) while a second thread looks at
  * /proc/self/fd without pause; prints the lowest descriptor number it ever saw open on a file
- * whose name starts with argv[1] (the trace's path prefix), or -1 if it never saw one. */
+ * whose name starts with argv[1] (the trace's path prefix), or -1 if it never saw one in 40
+ * million allocations. */
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
@@ -12,7 +13,7 @@
 
 static const char *prefix;
 static atomic_int done;
-static int lowest = -1;
+static atomic_int lowest = -1;
 
 static void *watch(void *arg)
 {
@@ -29,8 +30,9 @@ static void *watch(void *arg)
             if (n <= 0)
                 continue;
             target[n] = 0;
-            if (strncmp(target, prefix, strlen(prefix)) == 0 && (lowest < 0 || fd < lowest))
-                lowest = fd;
+            int seen = atomic_load(&lowest);
+            if (strncmp(target, prefix, strlen(prefix)) == 0 && (seen < 0 || fd < seen))
+                atomic_store(&lowest, fd);
         }
         closedir(d);
     }
@@ -45,12 +47,13 @@ int main(int argc, char **argv)
     pthread_t t;
     pthread_create(&t, NULL, watch, NULL);
     static void *volatile keep[256];
-    for (int i = 0; i < 2000000; i++) {
+    /* at least 2 million, and on until the watcher caught the shim's descriptor once */
+    for (int i = 0; i < 40000000 && (i < 2000000 || atomic_load(&lowest) < 0); i++) {
         free(keep[i & 255]);
         keep[i & 255] = malloc((size_t)(i % 200) + 1);
     }
     atomic_store(&done, 1);
     pthread_join(t, NULL);
-    printf("%d\n", lowest);
+    printf("%d\n", atomic_load(&lowest));
     return 0;
 }
