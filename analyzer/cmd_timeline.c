@@ -38,7 +38,10 @@ static void timeline_json(FILE *out, const struct replay *r)
     fprintf(out, "{\n  \"format\": \"leakshim-timeline\", \"version\": 1,\n"
                  "  \"process\": {\"pid\": %" PRIu64 ", \"exe\": ", r->process.pid);
     json_string(out, r->process.seen ? r->process.exe : NULL);
-    fprintf(out, ", \"complete\": %s},\n  \"points\": [", r->complete ? "true" : "false");
+    fprintf(out, ", \"complete\": %s, \"sampling_period_bytes\": %" PRIu64
+                 ", \"estimates\": %s},\n  \"points\": [",
+            r->complete ? "true" : "false", r->sampling.sampled_period,
+            r->sampling.sampled_period ? "true" : "false");
     for (size_t i = 0; i < t->count; i++) {
         const struct heap_point *p = &t->points[i];
         fprintf(out, "%s\n    {\"t_s\": %.3f, \"live_bytes\": %" PRIu64 ", \"live_blocks\": %" PRIu64
@@ -86,6 +89,9 @@ static void timeline_text(FILE *out, const struct replay *r)
     fprintf(out, "leakshim timeline: %s (pid %" PRIu64 "), %zu samples over %.1f s%s\n",
             r->process.seen ? r->process.exe : "unknown program", r->process.pid, t->count,
             (double)r->summary.last_time_ns / 1e9, r->complete ? "" : ", TRACE INCOMPLETE");
+    if (r->sampling.sampled_period)
+        fprintf(out, "  SAMPLED: one allocation per %" PRIu64 " bytes on average; live bytes and "
+                     "blocks, allocations and frees are estimated\n", r->sampling.sampled_period);
     if (t->count) {
         fprintf(out, "  live bytes %s\n", column_sparkline(t, offsetof(struct heap_point, live_bytes), line));
         fprintf(out, "  rss        %s\n", column_sparkline(t, offsetof(struct heap_point, rss_bytes), line));

@@ -59,6 +59,10 @@ def test_estimated_leak_within_ten_percent(t):
     text = t.cli(["report", "--top", "1", r.traces[0]]).stdout.decode()
     t.check("every figure below is estimated" in text and "estimated: leaked" in text,
             f"text report does not say estimated: {lib.tail(text)}")
+    timeline = t.cli(["timeline", "--format", "json", r.traces[0]]).stdout
+    t.eq(json.loads(timeline)["process"]["estimates"], True, "timeline JSON process.estimates")
+    text = t.cli(["timeline", r.traces[0]]).stdout.decode()
+    t.check("are estimated" in text, f"timeline text does not say estimated: {lib.tail(text)}")
 
 
 def test_certain_picks_give_exact_books(t):
