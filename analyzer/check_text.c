@@ -25,6 +25,10 @@ static void header(FILE *out, const struct check_context *c)
     if (run->pid)
         fprintf(out, " (pid %" PRIu64 ")", run->pid);
     fprintf(out, ", %s\n", run->complete ? "trace complete" : "TRACE INCOMPLETE");
+    uint64_t period = run->from_json ? 0 : run->analysis.replay.sampling.sampled_period;
+    if (period)
+        fprintf(out, "  SAMPLED: one allocation per %" PRIu64 " bytes on average; the amounts "
+                     "below are estimates\n", period);
     fputs("  counted: ", out);
     amounts(out, g->kept_bytes, g->kept_blocks, g->kept_suspects);
     fputs("\n  suppressed: ", out);

@@ -63,6 +63,8 @@ def test_estimated_leak_within_ten_percent(t):
     t.eq(json.loads(timeline)["process"]["estimates"], True, "timeline JSON process.estimates")
     text = t.cli(["timeline", r.traces[0]]).stdout.decode()
     t.check("are estimated" in text, f"timeline text does not say estimated: {lib.tail(text)}")
+    text = t.cli(["check", "--max-leaked-bytes", "1G", r.traces[0]]).stdout.decode()
+    t.check("the amounts below are estimates" in text, f"check does not say estimated: {lib.tail(text)}")
 
 
 def test_certain_picks_give_exact_books(t):
