@@ -1,4 +1,4 @@
-/* Parsing of the LEAKSHIM_* settings. Sizes accept K, M and G suffixes (powers of 1024),
+/* Parsing of the LEAKSHIM_* settings. Sizes accept K, M, G and T suffixes (powers of 1024),
  * durations ms and s suffixes (milliseconds without one), signals a name with or without
  * "SIG" or a number, or "off". */
 #include "options.h"
@@ -70,6 +70,7 @@ static int parse_number(const char *text, enum option_kind kind, uint64_t *out)
         case 'k': shift = 10; break;
         case 'm': shift = 20; break;
         case 'g': shift = 30; break;
+        case 't': shift = 40; break;
         default: return -1;
         }
         if ((*text | 0x20) == 'b' || *text == 'i')

@@ -43,12 +43,13 @@ def test_bad_values_reported_once(t):
 
 
 def test_interval_and_mark_signal_values(t):
-    """Good spellings of the new settings pass without a warning (test_growth checks that the
+    """Good spellings of the newer settings pass without a warning (test_growth checks that the
     interval takes effect, and the signal mark)."""
     exe = t.build("threads.c")
     for env in ({"LEAKSHIM_INTERVAL": "2s"}, {"LEAKSHIM_INTERVAL": "250"},
                 {"LEAKSHIM_MARK_SIGNAL": "SIGUSR1"}, {"LEAKSHIM_MARK_SIGNAL": "rtmin+2"},
-                {"LEAKSHIM_MARK_SIGNAL": "RTMIN+2"}, {"LEAKSHIM_MARK_SIGNAL": "off"}):
+                {"LEAKSHIM_MARK_SIGNAL": "RTMIN+2"}, {"LEAKSHIM_MARK_SIGNAL": "off"},
+                {"LEAKSHIM_SAMPLE": "1T"}, {"LEAKSHIM_SAMPLE": "2G"}):
         r = t.run([exe], env=env, timeout=120)
         want_warning = env.get("LEAKSHIM_MARK_SIGNAL") == "rtmin+2"  # names are upper case
         t.check((b"leakshim" in r.stderr) == want_warning, f"{env}: stderr {tail(r.stderr)}")
