@@ -166,8 +166,8 @@ enum trace_status trace_reader_open(struct trace_reader *r, const char *path)
     return start(r);
 }
 
-enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *data, size_t n,
-                                           const char *name)
+/* A reader over bytes in memory, positioned at their first byte. */
+static void over_memory(struct trace_reader *r, const void *data, size_t n, const char *name)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
@@ -175,18 +175,19 @@ enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *d
     r->buf = data;
     r->buf_len = n;
     r->at_eof = 1;
+}
+
+enum trace_status trace_reader_open_memory(struct trace_reader *r, const void *data, size_t n,
+                                           const char *name)
+{
+    over_memory(r, data, n, name);
     return start(r);
 }
 
 void trace_reader_open_records(struct trace_reader *r, const void *data, size_t n,
                                const char *name, uint64_t last_address)
 {
-    memset(r, 0, sizeof *r);
-    r->fd = -1;
-    r->path = name;
-    r->buf = data;
-    r->buf_len = n;
-    r->at_eof = 1;
+    over_memory(r, data, n, name);
     r->version = TRACE_VERSION;
     r->last_address = last_address;
 }
