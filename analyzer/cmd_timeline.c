@@ -20,15 +20,44 @@ static const char *origin_name(unsigned origin)
     return origin == TRACE_MARK_SIGNAL ? "signal" : origin == TRACE_MARK_SHIM ? "shim" : "call";
 }
 
+/* A CSV field (RFC 4180): quoted, with quotes doubled. */
+static void csv_text(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (; *text; text++) {
+        if (*text == '"')
+            fputc('"', out);
+        fputc(*text, out);
+    }
+    fputc('"', out);
+}
+
+/* One row per point; its last column names the marks made since the point before (several
+ * separated by newlines, within the quotes). */
 static void timeline_csv(FILE *out, const struct timeline *t)
 {
-    fputs("t_s,live_bytes,live_blocks,allocations,frees,allocated_bytes,freed_bytes,rss_bytes\n", out);
+    fputs("t_s,live_bytes,live_blocks,allocations,frees,allocated_bytes,freed_bytes,rss_bytes,"
+          "marks\n", out);
+    size_t next_mark = 0;
     for (size_t i = 0; i < t->count; i++) {
         const struct heap_point *p = &t->points[i];
         fprintf(out, "%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                     ",%" PRIu64 "\n",
+                     ",%" PRIu64 ",",
                 (double)p->ns / 1e9, p->live_bytes, p->live_blocks, p->allocations, p->frees,
                 p->allocated_bytes, p->freed_bytes, p->rss_bytes);
+        size_t first = next_mark;
+        while (next_mark < t->mark_count &&
+               (t->marks[next_mark].ns <= p->ns || i == t->count - 1))
+            next_mark++;
+        if (next_mark > first) {
+            static char names[TRACE_MAX_MARK_NAME * 64 + 64];
+            size_t used = 0;
+            for (size_t m = first; m < next_mark && used + TRACE_MAX_MARK_NAME + 2 < sizeof names; m++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                         m > first ? "\n" : "", t->marks[m].name);
+            csv_text(out, names);
+        }
+        fputc('\n', out);
     }
 }
 

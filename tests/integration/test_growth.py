@@ -1,6 +1,8 @@
 """Growth-aware ranking on real runs (tests/programs/growth_cases.c): what keeps growing
 ranks before what merely stays allocated, with exact leak numbers; windows by mark, signal
 and seconds; the heap time line and the mark API without the shim."""
+import csv
+import io
 import json
 import os
 
@@ -208,9 +210,15 @@ def test_timeline_formats_agree(t):
                 for a, b in zip(points, points[1:])), "points in order")
     t.check(all(pt["rss_bytes"] > 1 << 20 for pt in points), "RSS in every point")
     t.eq([m["name"] for m in tl["marks"]], ["warm"], "timeline marks")
-    csv = t.cli(["timeline", "--format", "csv", trace]).stdout.decode().splitlines()
-    t.eq(len(csv) - 1, len(points), "CSV rows")
-    t.eq(csv[-1].split(",")[1], str(last["live_bytes"]), "CSV last live bytes")
+    rows = list(csv.DictReader(io.StringIO(t.cli(["timeline", "--format", "csv", trace]).stdout.decode())))
+    t.eq(len(rows), len(points), "CSV rows")
+    t.eq(rows[-1]["live_bytes"], str(last["live_bytes"]), "CSV last live bytes")
+    marked = [r for r in rows if r["marks"]]
+    mark_t = tl["marks"][0]["t_s"]
+    t.eq([r["marks"] for r in marked], ["warm"], "CSV marks")
+    t.check(marked and float(marked[0]["t_s"]) >= mark_t and
+            all(float(r["t_s"]) < mark_t for r in rows[:rows.index(marked[0])]),
+            f"the mark's row is the first point at or after it ({mark_t} s)")
     text = t.cli(["timeline", trace]).stdout.decode()
     t.check("-- mark 'warm' (call)" in text, f"text timeline shows the mark: {lib.tail(text)}")
 
