@@ -3,7 +3,11 @@
  * records the call (record.h). The real functions check the arguments, so libc's semantics
  * are kept exactly: failures record nothing and keep the real allocator's errno, success never
  * changes errno, and realloc(p, 0) frees p as glibc does. Until the real allocator is
- * resolved (real_alloc_ready() false: dlsym is running), the bootstrap arena serves. */
+ * resolved (real_alloc_ready() false: dlsym is running), the bootstrap arena serves.
+ *
+ * Under sampling, malloc, calloc and free first ask the sampler's fast paths (sampler.h)
+ * whether the call certainly records nothing, as it is for nearly every call; if so they go
+ * straight to the real allocator, a tail call, before any other check. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
@@ -29,6 +33,8 @@ static inline __attribute__((always_inline)) void *allocated(void *p, size_t siz
 
 EXPORT void *malloc(size_t size)
 {
+    if (!shim_guard && sampler_skips_alloc(size))
+        return real.malloc(size);
     if (!real_alloc_ready())
         return bootstrap_alloc(size, 16);
     if (shim_guard)
@@ -39,6 +45,10 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *p)
 {
+    if (sampler_skips_free(p) && !bootstrap_owns(p)) {
+        real.free(p);
+        return;
+    }
     if (!p || bootstrap_owns(p) || !real_alloc_ready()) /* a block freed inside dlsym is kept */
         return;
     if (shim_guard) {
@@ -55,8 +65,11 @@ EXPORT void free(void *p)
 EXPORT void *calloc(size_t n, size_t size)
 {
     size_t bytes;
+    int overflow = __builtin_mul_overflow(n, size, &bytes);
+    if (!shim_guard && !overflow && sampler_skips_alloc(bytes))
+        return real.calloc(n, size);
     if (!real_alloc_ready())
-        return __builtin_mul_overflow(n, size, &bytes) ? NULL : bootstrap_alloc(bytes, 16);
+        return overflow ? NULL : bootstrap_alloc(bytes, 16);
     if (shim_guard)
         return real.calloc(n, size);
     shim_guard++;

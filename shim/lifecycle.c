@@ -11,6 +11,7 @@
 #include "guard.h"
 #include "marks.h"
 #include "options.h"
+#include "real_alloc.h"
 #include "record.h"
 #include "writer.h"
 
@@ -22,12 +23,19 @@ static void after_fork_in_child(void)
 {
     writer_forget_after_fork();
     marks_reset_after_fork();
+    atomic_store(&sampler.filtering, 0); /* the child's first call starts its own trace */
     atomic_store(&shim_state, tracing_refused ? SHIM_OFF : SHIM_UNINIT);
 }
 
 static int start(void)
 {
     static int atfork_registered;
+    /* The hooks' fast paths under sampling call the real allocator without asking whether it
+     * is resolved (sampler.h), so it is resolved before the writer starts: the constructor may
+     * start the trace before any hook ran. Only a thread inside dlsym finds resolution under
+     * way, and it does not start the trace. */
+    if (!real_alloc_ready())
+        return SHIM_UNINIT;
     if (getauxval(AT_SECURE)) {
         tracing_refused = 1;
         return SHIM_OFF;

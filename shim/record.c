@@ -87,7 +87,7 @@ void record_free_event(void *address, uint32_t flags)
 int record_realloc_begin(struct pending_realloc *r, void *old, size_t size)
 {
     r->flags = 0;
-    if (sampler_period) {
+    if (sampler.period) {
         r->flags = sampler_release((uint64_t)(uintptr_t)old);
         if (sampler_pick(size))
             r->flags |= EVENT_AUX_PICKED;
@@ -95,7 +95,7 @@ int record_realloc_begin(struct pending_realloc *r, void *old, size_t size)
             return 0;
     }
     int saved_errno = errno;
-    if (!sampler_period || (r->flags & (EVENT_AUX_PICKED | EVENT_AUX_FULL))) {
+    if (!sampler.period || (r->flags & (EVENT_AUX_PICKED | EVENT_AUX_FULL))) {
         r->pos = reserve_with_stack(EVENT_REALLOC_FIXED_WORDS, &r->words, &r->depth);
     } else {
         r->words = EVENT_REALLOC_FIXED_WORDS;

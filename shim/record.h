@@ -24,7 +24,7 @@ void record_free_event(void *address, uint32_t flags);
 static inline void record_alloc(void *address, size_t size)
 {
     uint32_t flags = 0;
-    if (sampler_period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size)))
+    if (sampler.period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size)))
         return;
     record_alloc_event(address, size, flags);
 }
@@ -32,7 +32,7 @@ static inline void record_alloc(void *address, size_t size)
 static inline void record_free(void *address)
 {
     uint32_t flags = 0;
-    if (sampler_period && !(flags = sampler_release((uint64_t)(uintptr_t)address)))
+    if (sampler.period && !(flags = sampler_release((uint64_t)(uintptr_t)address)))
         return;
     record_free_event(address, flags);
 }

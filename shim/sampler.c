@@ -6,12 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t sampler_period;
-_Atomic int sampler_everything;
+struct sampler_shared sampler;
 _Atomic uint64_t sampler_lost;
 __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
-sampled_bucket *sampled_set;
-_Atomic uint8_t *sampled_homes;
 
 static uint64_t seed_base;
 static _Atomic uint64_t threads_started;
@@ -22,20 +19,21 @@ static _Atomic uint64_t threads_started;
 
 int sampler_configure(uint64_t period, uint64_t seed)
 {
-    sampler_period = 0;
-    atomic_store(&sampler_everything, 0);
+    atomic_store(&sampler.filtering, 0);
+    sampler.period = 0;
+    atomic_store(&sampler.everything, 0);
     atomic_store(&sampler_lost, 0);
     if (!period)
         return 0;
     /* Fresh zero pages, also over a forked parent's table (a new trace starts with no
      * sampled blocks); untouched pages cost nothing. */
-    void *map = mmap(sampled_set, SET_BYTES, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (sampled_set ? MAP_FIXED : 0),
+    void *map = mmap(sampler.set, SET_BYTES, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (sampler.set ? MAP_FIXED : 0),
                      -1, 0);
     if (map == MAP_FAILED)
         return -1;
-    sampled_set = map;
-    sampled_homes = (_Atomic uint8_t *)((char *)map + TABLE_BYTES);
+    sampler.set = map;
+    sampler.homes = (_Atomic uint8_t *)((char *)map + TABLE_BYTES);
     if (!seed) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -44,7 +42,8 @@ int sampler_configure(uint64_t period, uint64_t seed)
     seed_base = seed;
     atomic_store(&threads_started, 0);
     sampler_tls.bytes_left = 0; /* the configuring thread starts from the new seed too */
-    sampler_period = period;
+    sampler.period = period;
+    atomic_store(&sampler.filtering, 1);
     return 0;
 }
 
@@ -71,14 +70,14 @@ int sampler_pick_slow(struct sampler_thread *t, size_t size)
     if (t->bytes_left == 0) { /* the thread's first allocation: its own stream of draws */
         uint64_t n = atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
         t->rng = seed_base ^ (n * 0xD1B54A32D192ED03ull);
-        t->bytes_left = sampler_draw(&t->rng, sampler_period);
+        t->bytes_left = sampler_draw(&t->rng, sampler.period);
         if (size < t->bytes_left) {
             t->bytes_left -= size;
             return 0;
         }
     }
     /* The point falls inside this allocation; the next one is drawn from its end. */
-    t->bytes_left = sampler_draw(&t->rng, sampler_period);
+    t->bytes_left = sampler_draw(&t->rng, sampler.period);
     return 1;
 }
 
@@ -98,18 +97,18 @@ static int claim_slot(_Atomic uint64_t *bucket, uint64_t address)
  * compare-and-swap loop each way, so that no update slips past the stop). */
 static void homes_enter(uint32_t home)
 {
-    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    uint8_t v = atomic_load_explicit(&sampler.homes[home], memory_order_relaxed);
     while (v != SAMPLED_HOMES_MANY &&
-           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v + 1),
+           !atomic_compare_exchange_weak_explicit(&sampler.homes[home], &v, (uint8_t)(v + 1),
                                                   memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
 void sampled_homes_leave(uint32_t home)
 {
-    uint8_t v = atomic_load_explicit(&sampled_homes[home], memory_order_relaxed);
+    uint8_t v = atomic_load_explicit(&sampler.homes[home], memory_order_relaxed);
     while (v != SAMPLED_HOMES_MANY && v != 0 &&
-           !atomic_compare_exchange_weak_explicit(&sampled_homes[home], &v, (uint8_t)(v - 1),
+           !atomic_compare_exchange_weak_explicit(&sampler.homes[home], &v, (uint8_t)(v - 1),
                                                   memory_order_relaxed, memory_order_relaxed))
         ;
 }
@@ -118,13 +117,13 @@ int sampled_set_insert(uint64_t address)
 {
     uint32_t home = sampled_home(address);
     homes_enter(home);
-    if (claim_slot(sampled_set[home], address) == 0)
+    if (claim_slot(sampler.set[home], address) == 0)
         return 0;
     /* The spill count goes up first: a lookup that finds the address in the second bucket
      * must find the count up (the free comes after this insert, in the program's order). */
-    _Atomic uint64_t *spills = &sampled_set[home][SAMPLED_SET_SLOTS];
+    _Atomic uint64_t *spills = &sampler.set[home][SAMPLED_SET_SLOTS];
     atomic_fetch_add_explicit(spills, 1, memory_order_relaxed);
-    if (claim_slot(sampled_set[sampled_spill(address, home)], address) == 0)
+    if (claim_slot(sampler.set[sampled_spill(address, home)], address) == 0)
         return 0;
     atomic_fetch_sub_explicit(spills, 1, memory_order_relaxed);
     sampled_homes_leave(home);
@@ -134,9 +133,9 @@ int sampled_set_insert(uint64_t address)
 
 int sampled_set_take_spilled(uint64_t address, uint32_t home)
 {
-    if (!sampled_bucket_release(sampled_set[sampled_spill(address, home)], address))
+    if (!sampled_bucket_release(sampler.set[sampled_spill(address, home)], address))
         return 0;
-    atomic_fetch_sub_explicit(&sampled_set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&sampler.set[home][SAMPLED_SET_SLOTS], 1, memory_order_relaxed);
     sampled_homes_leave(home);
     return 1;
 }

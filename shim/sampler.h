@@ -1,7 +1,7 @@
 /* Sampling mode (LEAKSHIM_SAMPLE): which allocations the hooks record, and which frees.
  *
  * The sampler. Each thread counts down the bytes it allocates; the countdown starts from a
- * draw of an exponential distribution with mean `sampler_period` (P), so the points where it
+ * draw of an exponential distribution with mean `sampler.period` (P), so the points where it
  * runs out form a Poisson process over the thread's allocated bytes, as in tcmalloc and
  * jemalloc. An allocation of s bytes that the countdown runs out in is picked (probability
  * 1 - exp(-s/P), whatever came before: the process has no memory), and the countdown restarts
@@ -38,7 +38,7 @@
  * allocator returned it, and removed by the thread that frees it, before the real free; the
  * program's own synchronization orders the two, so relaxed loads are enough for lookups.
  *
- * Escalation: while `sampler_everything` is set (the writer decided, escalation.h) the hooks
+ * Escalation: while `sampler.everything` is set (the writer decided, escalation.h) the hooks
  * record every event; the sampler still runs and its picks still enter the set, so that their
  * frees stay recorded once sampling resumes. */
 #ifndef LEAKSHIM_SAMPLER_H
@@ -50,10 +50,33 @@
 
 #include "events.h"
 
-/* The mean sampling period in bytes; 0: sampling is off and every event is recorded. */
-extern uint64_t sampler_period;
-/* Set while every event is recorded (escalated). */
-extern _Atomic int sampler_everything;
+#define SAMPLED_SET_BUCKETS (1u << 15)
+#define SAMPLED_SET_SLOTS 7 /* per bucket; the 8th word counts the addresses spilled from it */
+#define SAMPLED_HOMES_MANY 255
+
+typedef _Atomic uint64_t sampled_bucket[SAMPLED_SET_SLOTS + 1];
+
+/* What the hooks read on every call, alone on its cache line: a store to anything that shared
+ * the line (the writer updates its books all the time) would take the line away from every
+ * thread that allocates. Written only when sampling starts or switches mode. */
+struct sampler_shared {
+    /* Set while sampling leaves events out: period is not 0 and nothing is escalated
+     * (everything clear). Only then may the hooks' fast paths below send a call straight to
+     * the real allocator. One flag, so that those paths read one word: sampler_configure sets
+     * it last and clears it first; the writer clears it before it escalates and sets it again
+     * after it calms down; a forked child clears it until its own trace starts. */
+    _Alignas(64) _Atomic int filtering;
+    /* Set while every event is recorded (escalated). */
+    _Atomic int everything;
+    /* The mean sampling period in bytes; 0: sampling is off and every event is recorded. */
+    uint64_t period;
+    /* The set of sampled blocks (SAMPLED_SET_BUCKETS buckets) and, per home bucket, the blocks
+     * in the set whose home it is (in it or spilled), up to SAMPLED_HOMES_MANY, which is
+     * final. */
+    sampled_bucket *set;
+    _Atomic uint8_t *homes;
+};
+extern struct sampler_shared sampler;
 /* Picked blocks the set could not hold, since the start. */
 extern _Atomic uint64_t sampler_lost;
 
@@ -80,28 +103,27 @@ uint64_t sampler_draw(uint64_t *state, uint64_t period);
  * by the fast path of sampler_pick. */
 int sampler_pick_slow(struct sampler_thread *t, size_t size);
 
-/* 1 if the allocation of `size` bytes the current thread just made is picked. */
-static inline int sampler_pick(size_t size)
+/* The common case of every decision: the current thread's countdown does not run out in an
+ * allocation of `size` bytes, which is then not picked. Returns 1 and counts the bytes down,
+ * or 0 (nothing changed) when the decision needs sampler_pick_slow. */
+static inline int sampler_counts_down(size_t size)
 {
     struct sampler_thread *t = &sampler_tls;
     if (__builtin_expect(size < t->bytes_left, 1)) {
         t->bytes_left -= size;
-        return 0;
+        return 1;
     }
-    return sampler_pick_slow(t, size);
+    return 0;
+}
+
+/* 1 if the allocation of `size` bytes the current thread just made is picked. */
+static inline int sampler_pick(size_t size)
+{
+    return !sampler_counts_down(size) && sampler_pick_slow(&sampler_tls, size);
 }
 
 /* --- the set of sampled blocks ------------------------------------------------------------ */
 
-#define SAMPLED_SET_BUCKETS (1u << 15)
-#define SAMPLED_SET_SLOTS 7 /* per bucket; the 8th word counts the addresses spilled from it */
-
-typedef _Atomic uint64_t sampled_bucket[SAMPLED_SET_SLOTS + 1];
-extern sampled_bucket *sampled_set;
-/* per home bucket: the blocks in the set whose home it is (in it or spilled), up to
- * SAMPLED_HOMES_MANY, which is final */
-#define SAMPLED_HOMES_MANY 255
-extern _Atomic uint8_t *sampled_homes;
 /* Counts a block out of its home bucket. */
 void sampled_homes_leave(uint32_t home);
 
@@ -138,9 +160,9 @@ static inline int sampled_bucket_release(_Atomic uint64_t *b, uint64_t address)
 static inline int sampled_set_take(uint64_t address)
 {
     uint32_t home = sampled_home(address);
-    if (__builtin_expect(atomic_load_explicit(&sampled_homes[home], memory_order_relaxed) == 0, 1))
+    if (__builtin_expect(atomic_load_explicit(&sampler.homes[home], memory_order_relaxed) == 0, 1))
         return 0;
-    _Atomic uint64_t *b = sampled_set[home];
+    _Atomic uint64_t *b = sampler.set[home];
     if (sampled_bucket_release(b, address)) {
         sampled_homes_leave(home);
         return 1;
@@ -152,26 +174,45 @@ static inline int sampled_set_take(uint64_t address)
 
 /* --- what the hooks ask ------------------------------------------------------------------- */
 
+/* The fast paths, asked before anything else by a hook whose thread is not inside the shim
+ * (re-entrancy guard clear): 1 when the call certainly records nothing, and the hook goes
+ * straight to the real allocator. They take only the answers the full path would give (an
+ * allocation the countdown does not run out in, a free of a block whose home bucket counts no
+ * sampled block), so the full path decides everything else exactly as before. While the flag
+ * is set, the real allocator is resolved (start() resolves it before the writer starts). */
+static inline int sampler_skips_alloc(size_t size)
+{
+    return atomic_load_explicit(&sampler.filtering, memory_order_relaxed) &&
+           sampler_counts_down(size);
+}
+
+static inline int sampler_skips_free(const void *p)
+{
+    return atomic_load_explicit(&sampler.filtering, memory_order_relaxed) &&
+           atomic_load_explicit(&sampler.homes[sampled_home((uint64_t)(uintptr_t)p)],
+                                memory_order_relaxed) == 0;
+}
+
 /* The flags (events.h) of an allocation of `size` bytes at `address`: EVENT_AUX_PICKED if the
  * sampler picked it and the set took it, EVENT_AUX_FULL while every event is recorded. 0: do
- * not record it. Call only when sampler_period is not 0. */
+ * not record it. Call only when sampler.period is not 0. */
 static inline uint32_t sampler_admit(uint64_t address, size_t size)
 {
     uint32_t flags = 0;
     if (__builtin_expect(sampler_pick(size), 0) && sampled_set_insert(address) == 0)
         flags = EVENT_AUX_PICKED;
-    if (__builtin_expect(atomic_load_explicit(&sampler_everything, memory_order_relaxed), 0))
+    if (__builtin_expect(atomic_load_explicit(&sampler.everything, memory_order_relaxed), 0))
         flags |= EVENT_AUX_FULL;
     return flags;
 }
 
 /* The flags of the free of the block at `address`: EVENT_AUX_TRACKED if it was picked (it
  * leaves the set), EVENT_AUX_FULL while every event is recorded. 0: do not record it. Call
- * only when sampler_period is not 0. */
+ * only when sampler.period is not 0. */
 static inline uint32_t sampler_release(uint64_t address)
 {
     uint32_t flags = sampled_set_take(address) ? EVENT_AUX_TRACKED : 0;
-    if (__builtin_expect(atomic_load_explicit(&sampler_everything, memory_order_relaxed), 0))
+    if (__builtin_expect(atomic_load_explicit(&sampler.everything, memory_order_relaxed), 0))
         flags |= EVENT_AUX_FULL;
     return flags;
 }

@@ -383,14 +383,14 @@ static void sampling_start(const struct shim_options *options)
                   "calm=DURATION); using off", options->escalate);
     if (sampler_configure(options->sample_bytes, options->sample_seed) < 0)
         shim_warn("cannot map the set of sampled blocks; recording every allocation");
-    if (spec.enabled && !sampler_period) {
+    if (spec.enabled && !sampler.period) {
         shim_warn("LEAKSHIM_ESCALATE has no effect without LEAKSHIM_SAMPLE");
         spec.enabled = 0;
     }
     escalation_rule_init(&w.escalation, &spec, w.sample_interval_ns);
-    sampled_heap_reset(sampler_period, 1);
-    w.mode_period = sampler_period;
-    emit_sampling(sampler_period);
+    sampled_heap_reset(sampler.period, 1);
+    w.mode_period = sampler.period;
+    emit_sampling(sampler.period);
 }
 
 /* A heap sample was written: reports the blocks the sampler could not follow, and applies the
@@ -398,7 +398,7 @@ static void sampling_start(const struct shim_options *options)
  * trace follows at the first event they record in the new mode (sampling_before_event). */
 static void sampling_at_sample(uint64_t t)
 {
-    if (!sampler_period)
+    if (!sampler.period)
         return;
     uint64_t losses = atomic_load_explicit(&sampler_lost, memory_order_relaxed);
     if (losses > w.sampled_set_losses) {
@@ -412,8 +412,15 @@ static void sampling_at_sample(uint64_t t)
     enum escalation_step step = escalation_rule_observe(&w.escalation, t, sampled_heap_bytes());
     if (step == ESCALATION_KEEP)
         return;
-    w.mode_period = step == ESCALATION_ESCALATE ? 0 : sampler_period;
-    atomic_store_explicit(&sampler_everything, step == ESCALATION_ESCALATE, memory_order_relaxed);
+    w.mode_period = step == ESCALATION_ESCALATE ? 0 : sampler.period;
+    /* The hooks' fast paths stop before every event is recorded, and start again only after
+     * (sampler.h). */
+    int everything = step == ESCALATION_ESCALATE;
+    if (everything)
+        atomic_store_explicit(&sampler.filtering, 0, memory_order_relaxed);
+    atomic_store_explicit(&sampler.everything, everything, memory_order_relaxed);
+    if (!everything)
+        atomic_store_explicit(&sampler.filtering, 1, memory_order_relaxed);
 }
 
 /* Before a block event with flags `aux`: the mark and SAMPLING record of a decided switch, at
@@ -483,7 +490,7 @@ static int encode_block_event(unsigned type, const uint64_t *rec)
     put_u64(&p, e.size);
     put_u64(&p, id);
     emit(e.freed ? TRACE_REC_REALLOC : TRACE_REC_ALLOC, &p);
-    if (e.picked && !w.trace_period && sampler_period) { /* followed when sampling resumes */
+    if (e.picked && !w.trace_period && sampler.period) { /* followed when sampling resumes */
         p.len = 0;
         put_address(&p, e.allocated);
         emit(TRACE_REC_SAMPLED, &p);

@@ -84,6 +84,44 @@ def test_certain_picks_give_exact_books(t):
     t.expect_leaks(rep, want)
 
 
+def test_first_call_after_the_constructor(t):
+    """The fast paths call the real allocator without asking whether it is resolved, so the
+    shim resolves it before the trace starts, even when the constructor starts the trace before
+    any allocation: /bin/true allocates nothing before it (without the resolution it dies of
+    SIGSEGV in its first malloc)."""
+    r = t.run(["true"], env={"LEAKSHIM_SAMPLE": "512k"})
+    t.require(r.rc == 0 and len(r.traces) == 1, f"true: {lib.signame(r.rc)}, {len(r.traces)} "
+              f"traces; {lib.tail(r.stderr)}")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.eq(rep["process"]["sampling_period_bytes"], PERIOD, "process.sampling_period_bytes")
+
+
+def test_fork_under_sampling_keeps_each_process_exact(t):
+    """Under sampling, the hooks send what is certainly not recorded straight to libc before
+    they look at the shim's state (sampler.h, the fast paths). A forked child must still start
+    its own trace at its first call, with empty books and its own set of sampled blocks: with
+    a period of one byte (every block of 37 bytes or more picked, weighing 1), both processes
+    of life_fork basic give the books of full recording exactly."""
+    exe = t.build("life_fork.c")
+    r = t.run([exe, "basic"], env={"LEAKSHIM_SAMPLE": "1"}, timeout=60)
+    t.require(r.rc == 0 and len(r.traces) == 2, f"life_fork basic: {lib.signame(r.rc)}, "
+              f"{len(r.traces)} traces; {lib.tail(r.stderr)}")
+    child = int(lib.one_match(t, r.out, r"child pid=(\d+)\n", "child"))
+    reps = {}
+    for trace in r.traces:
+        rep = t.report(trace)
+        t.expect_complete(rep)
+        t.eq(rep["process"]["sampling_period_bytes"], 1, "process.sampling_period_bytes")
+        reps["child" if rep["process"]["pid"] == child else "parent"] = rep
+    t.require(sorted(reps) == ["child", "parent"], f"traces of {sorted(reps)}")
+    t.expect_leaks(reps["parent"], {"parent_before_fork": (1000, 1), "inherited_block": (640, 10),
+                                    "parent_after_fork": (555, 1), "child_leak": (0, 0)})
+    t.expect_leaks(reps["child"], {"child_leak": (999, 3), "child_realloc": (5000, 1),
+                                   "child_churn": (0, 0), "inherited_block": (0, 0),
+                                   "parent_before_fork": (0, 0)})
+
+
 def test_escalation_names_the_leak_exactly(t):
     """tests/programs/escalate_leak.c churns steadily for 2 s, marks "leak-start", then leaks
     40 blocks a millisecond (block i: 512 + i % 4096 bytes) for 2.5 s. Sampled at 512 KiB with

@@ -167,11 +167,11 @@ static void test_set_spills_and_loses(void **state)
     for (int i = 0; i < 40; i++)
         assert_int_equal(sampled_set_insert(addresses[i]), 0);
     /* 33 spilled into buckets chosen by the whole address */
-    assert_int_equal(atomic_load(&sampled_set[home][SAMPLED_SET_SLOTS]), 33);
+    assert_int_equal(atomic_load(&sampler.set[home][SAMPLED_SET_SLOTS]), 33);
     assert_int_equal(atomic_load(&sampler_lost), 0);
     for (int i = 39; i >= 0; i--) /* spilled ones first: lookups must still find them */
         assert_int_equal(sampled_set_take(addresses[i]), 1);
-    assert_int_equal(atomic_load(&sampled_set[home][SAMPLED_SET_SLOTS]), 0);
+    assert_int_equal(atomic_load(&sampler.set[home][SAMPLED_SET_SLOTS]), 0);
     for (int i = 0; i < 40; i++)
         assert_int_equal(sampled_set_take(addresses[i]), 0);
 
@@ -191,7 +191,7 @@ static void test_set_spills_and_loses(void **state)
         assert_int_equal(sampled_set_insert(other + 16 * (uint64_t)i), 0);
     assert_int_equal(sampled_set_insert(extra), -1);
     assert_int_equal(atomic_load(&sampler_lost), 1);
-    assert_int_equal(atomic_load(&sampled_set[home][SAMPLED_SET_SLOTS]), 0); /* undone */
+    assert_int_equal(atomic_load(&sampler.set[home][SAMPLED_SET_SLOTS]), 0); /* undone */
     assert_int_equal(sampled_set_take(extra), 0);
     for (int i = 0; i < 7; i++) {
         assert_int_equal(sampled_set_take(addresses[i]), 1);
@@ -236,7 +236,7 @@ static void test_set_concurrent(void **state)
     assert_int_equal(failures, 0); /* every block inserted was found by its free */
     for (uint32_t b = 0; b < SAMPLED_SET_BUCKETS; b++)
         for (unsigned i = 0; i <= SAMPLED_SET_SLOTS; i++)
-            if (atomic_load(&sampled_set[b][i]))
+            if (atomic_load(&sampler.set[b][i]))
                 fail_msg("bucket %u word %u not empty at the end", b, i);
     assert_int_equal(sampler_configure(0, 0), 0);
 }
