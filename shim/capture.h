@@ -1,15 +1,50 @@
-/* Call-stack capture for the allocation hooks: libunwind's fast backtrace, with the shim's own
- * frames cut off so that frame 0 is the code that called the allocation function. */
+/* Call-stack capture for the allocation hooks: libunwind's fast backtrace (unw_backtrace: the
+ * x86-64 fast path with its per-thread cache of frame descriptions; it falls back to full DWARF
+ * unwinding on a miss), with the shim's own frames cut off so that frame 0 is the code that
+ * called the allocation function.
+ *
+ * The shim's own frames (the hook, the recording function and anything inlined into them) lie
+ * in the shim's text segment, between the linker-provided __ehdr_start and __etext; leading
+ * frames in that range are dropped, whatever the compiler inlined. Every frame the unwinder
+ * walks costs about 8 ns, so capture_stack is inlined into its caller: the walk starts in the
+ * function that records the event, not two calls further in.
+ *
+ * libunwind is linked dynamically (Debian ships no position-independent libunwind.a); the shim
+ * lists libgcc_s before libunwind among its needed libraries so that the program's _Unwind_*
+ * references keep resolving to libgcc_s (see the Makefile and README). */
 #ifndef LEAKSHIM_CAPTURE_H
 #define LEAKSHIM_CAPTURE_H
 
 #include <stdint.h>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+/* At most this many of the shim's frames lead a stack (the hook and the recording function). */
+#define CAPTURE_SKIP_MAX 8
+
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char __etext[] __attribute__((visibility("hidden")));
+
 /* Prepares libunwind (per-thread caches). Call once, from the shim's initialization. */
 void capture_init(void);
 
-/* Stores up to `max_depth` return addresses of the current thread's callers, outermost last,
- * starting with the caller of the interposed function. Returns the number stored. */
-unsigned capture_stack(uint64_t *frames, unsigned max_depth);
+/* Captures the current thread's callers into `buf`, which has room for max_depth +
+ * CAPTURE_SKIP_MAX return addresses. The stack, outermost last and starting with the caller of
+ * the interposed function, is the returned number of addresses from buf[*first] on, at most
+ * `max_depth`. */
+static inline __attribute__((always_inline)) unsigned capture_stack(void **buf, unsigned max_depth,
+                                                                    unsigned *first)
+{
+    int n = unw_backtrace(buf, (int)(max_depth + CAPTURE_SKIP_MAX));
+    if (n < 0)
+        n = 0;
+    int i = 0;
+    while (i < n && (const char *)buf[i] >= __ehdr_start && (const char *)buf[i] < __etext)
+        i++;
+    *first = (unsigned)i;
+    unsigned depth = (unsigned)(n - i);
+    return depth < max_depth ? depth : max_depth;
+}
 
 #endif

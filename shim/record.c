@@ -16,15 +16,18 @@
 unsigned record_depth = 64;
 
 /* Captures the caller's stack and reserves a record of `fixed_words` plus one word a frame,
- * with the frames already in place after the fixed words. */
-static uint64_t reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *depth)
+ * with the frames already in place after the fixed words. Inlined, so that the unwinder starts
+ * in the recording function (capture.h). */
+static inline __attribute__((always_inline)) uint64_t
+reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *depth)
 {
-    uint64_t frames[TRACE_MAX_STACK_DEPTH];
-    *depth = capture_stack(frames, record_depth);
+    void *frames[TRACE_MAX_STACK_DEPTH + CAPTURE_SKIP_MAX];
+    unsigned first;
+    *depth = capture_stack(frames, record_depth, &first);
     *words = fixed_words + *depth;
     uint64_t pos = ring_reserve(&writer_ring, *words);
     for (uint32_t i = 0; i < *depth; i++)
-        ring_put(&writer_ring, pos, fixed_words + i, frames[i]);
+        ring_put(&writer_ring, pos, fixed_words + i, (uint64_t)(uintptr_t)frames[first + i]);
     return pos;
 }
 
