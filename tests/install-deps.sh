@@ -12,7 +12,7 @@
 set -eu
 PACKAGES="gcc make pkg-config python3 cppcheck libunwind-dev uthash-dev libcmocka-dev libdw-dev libelf-dev
           zlib1g-dev libzstd-dev libjansson-dev libxml2-utils
-          clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go prometheus chromium"
+          clang libclang-rt-14-dev redis-server redis-tools wrk heaptrack golang-go prometheus chromium strace"
 NPM_PACKAGES="ajv@6.12.6 @microsoft/jest-sarif@1.0.0-beta.0"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NPM_DIR=$ROOT/build/tools/npm

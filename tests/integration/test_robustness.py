@@ -12,6 +12,7 @@ import signal
 import stat
 import time
 
+import lib
 from lib import Skip, Spawned, one_match, signame, tail
 
 
@@ -49,21 +50,48 @@ def test_close_every_descriptor(t):
 
 
 def test_shim_descriptors_are_high(t):
-    """The descriptors the shim opens for a moment (to extend its trace, hundreds of times
-    here, uncompressed) live at a high number (4000, or 64 below the limit when it is lower):
-    a program that closes every descriptor and opens files gets the low ones back, never the
-    shim's."""
+    """The descriptors the shim works on its files through (to map, extend and check the trace,
+    hundreds of times here, uncompressed, and the ring file) are high (4000, or 64 below the
+    limit when it is lower): a program that closes every descriptor and opens files gets the
+    low ones back, never the shim's. open(2) takes the lowest free number, so each is opened
+    low and moved up at once; strace -y names the file behind every descriptor of every call,
+    and on the shim's files no call but that move (fcntl F_DUPFD_CLOEXEC) and the close of the
+    low number uses a low descriptor. (A watcher of /proc/self/fd would see the low number in
+    that instant, now and then.)"""
     import resource
     exe = t.build("fd_numbers.c")
     d = t.mkdir("fdtrace")
-    r = t.run([exe, os.path.join(d, "t.")], output=os.path.join(d, "t.%p"),
-              env={"LEAKSHIM_COMPRESS": "0"}, timeout=120)
-    t.require(r.rc == 0, f"fd_numbers: {signame(r.rc)} {tail(r.stderr)}")
+    log = os.path.join(d, "strace.log")
+    r = t.run(["strace", "-f", "-qq", "-y", "-e", "trace=%desc", "-o", log,
+               "-E", f"LD_PRELOAD={lib.SHIM}", exe], traced=False,
+              env={"LEAKSHIM_COMPRESS": "0", "LEAKSHIM_OUTPUT": os.path.join(d, "t.%p")},
+              timeout=180)
+    t.require(r.rc == 0, f"strace fd_numbers: {signame(r.rc)} {tail(r.stderr)}")
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     high = 4000 if soft > 4096 else soft - 64
-    lowest = int(r.stdout.decode().strip())
-    t.check(lowest == -1 or lowest >= high, f"the trace was open at descriptor {lowest}, below {high}")
-    t.check(lowest != -1, "the watcher never saw the trace open (the test proves nothing)")
+    low_uses, high_uses = [], 0
+    with open(log, errors="replace") as f:
+        for line in f:
+            call = re.match(r"(?:\d+\s+)?(\w+)\((.*)\)\s+=", line)
+            if not call:
+                continue
+            name, args = call.groups()
+            for fd, path in re.findall(r"(\d+)<([^>]*)>", args):
+                if not path.startswith(d) or path == log:
+                    continue
+                if int(fd) >= high:
+                    high_uses += 1
+                elif not (name == "close" or (name == "fcntl" and "F_DUPFD_CLOEXEC" in args)):
+                    low_uses.append(line.strip())
+    t.check(not low_uses, f"{len(low_uses)} calls on the shim's files at a low descriptor, "
+                          f"e.g. {low_uses[:3]}")
+    t.check(high_uses >= 200, f"{high_uses} calls on the shim's files seen (the test proves "
+                              f"nothing with too few)")
+    traces = [p for p in glob.glob(os.path.join(d, "t.*"))]
+    t.require(len(traces) == 1, f"traces {traces}")
+    rep = t.report(traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"fd_numbers_leak": (231, 3)})
 
 
 def test_dup2_onto_high_descriptors(t):
