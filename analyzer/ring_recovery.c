@@ -1,7 +1,8 @@
 /* Replaying what a killed process left in its ring file; see ring_recovery.h. The staged
  * records are trace records and replay as such; the ring's records are raw events, and the
- * stacks of recovered allocations are matched by their frames against the stacks the trace
- * and the staged records defined, and defined anew when neither wrote them.
+ * stacks of recovered allocations are found by the hash the hooks name them by (events.h) among
+ * the stacks the trace and the staged records defined, and defined anew from the record's
+ * frames when neither wrote them.
  *
  * Under sampling, ring records are read as the writer reads them (event_effect(), events.h) in
  * the mode the trace was in at its cut: a switch the writer had decided but not yet written is
@@ -20,14 +21,18 @@
 
 #include "events.h"
 #include "ring.h"
+#include "stack_hash.h"
 #include "uthash.h"
 
 #define RING_MAX_CAPACITY (1ull << 27) /* words: the shim's 1 GiB limit */
 
+/* The stacks the trace defined, by the hash the hooks name them by (stack_hash.h): for each
+ * hash the latest stack defined with it, as the writer's table gives after a dlclose made it
+ * define a stack again (two different stacks with one hash: the first, as in the writer). */
 struct stack_key {
     UT_hash_handle hh;
+    uint64_t hash;
     uint32_t id;
-    const uint64_t *frames; /* the replay's copy */
 };
 
 struct recovery {
@@ -39,34 +44,54 @@ struct recovery {
     size_t error_len;
 };
 
+static int same_frames(const struct stack_info *a, const struct stack_info *b)
+{
+    return a->depth == b->depth && memcmp(a->frames, b->frames, a->depth * sizeof *a->frames) == 0;
+}
+
 static int index_stack(struct recovery *rc, uint32_t id)
 {
-    struct stack_info *s = &rc->r->stacks[id];
-    struct stack_key *k = malloc(sizeof *k);
+    const struct stack_info *s = &rc->r->stacks[id];
+    uint64_t hash = stack_hash(s->frames, s->depth);
+    struct stack_key *k;
+    HASH_FIND(hh, rc->index, &hash, sizeof hash, k);
+    if (k) {
+        if (same_frames(&rc->r->stacks[k->id], s))
+            k->id = id;
+        return 0;
+    }
+    k = malloc(sizeof *k);
     if (!k)
         return -1;
+    k->hash = hash;
     k->id = id;
-    k->frames = s->frames;
-    HASH_ADD_KEYPTR(hh, rc->index, k->frames, s->depth * sizeof *k->frames, k);
+    HASH_ADD(hh, rc->index, hash, sizeof k->hash, k);
     return 0;
 }
 
-/* The id of the stack with these frames, defined in the replay if new; -1 on out of memory. */
-static long long stack_id(struct recovery *rc, const uint64_t *frames, uint32_t depth)
+/* The id of the stack an ALLOC or REALLOC ring record with aux `aux` names: by its hash, and
+ * for a record with frames, the stack with these frames, defined in the replay if new.
+ * TRACE_STACK_UNKNOWN for a hash the trace never defined; -1 on out of memory. */
+static long long stack_id(struct recovery *rc, unsigned type, const uint64_t *rec, uint32_t aux)
 {
+    uint32_t fixed = event_fixed_words(type), depth = aux & EVENT_AUX_DEPTH_MASK;
+    uint64_t hash = rec[fixed - 1];
     struct stack_key *k;
-    HASH_FIND(hh, rc->index, frames, depth * sizeof *frames, k);
-    if (k)
+    HASH_FIND(hh, rc->index, &hash, sizeof hash, k);
+    if (aux & EVENT_AUX_STACK_SEEN)
+        return k ? k->id : TRACE_STACK_UNKNOWN;
+    static struct trace_record rec_out;
+    rec_out.type = TRACE_REC_STACK;
+    rec_out.u.stack.id = rc->r->stack_count;
+    rec_out.u.stack.depth = depth;
+    memcpy(rec_out.u.stack.frames, rec + fixed, depth * sizeof *rec);
+    struct stack_info wanted = {.frames = rec_out.u.stack.frames, .depth = depth};
+    if (k && same_frames(&rc->r->stacks[k->id], &wanted))
         return k->id;
-    static struct trace_record rec;
-    rec.type = TRACE_REC_STACK;
-    rec.u.stack.id = rc->r->stack_count;
-    rec.u.stack.depth = depth;
-    memcpy(rec.u.stack.frames, frames, depth * sizeof *frames);
     char why[128];
-    if (replay_apply(rc->r, &rec, why, sizeof why) < 0 || index_stack(rc, rec.u.stack.id) < 0)
+    if (replay_apply(rc->r, &rec_out, why, sizeof why) < 0 || index_stack(rc, rec_out.u.stack.id) < 0)
         return -1;
-    return rec.u.stack.id;
+    return rec_out.u.stack.id;
 }
 
 /* Applies an ALLOC, REALLOC or FREE ring record as the writer would have written it. Returns
@@ -79,14 +104,16 @@ static int apply_block_event(struct recovery *rc, unsigned type, const uint64_t 
     struct event_effect e = event_effect(type, aux, rec, r->sampling.period != 0);
     char why[128];
     if (!e.allocated) {
+        if (type != EVENT_FREE && !(aux & EVENT_AUX_STACK_SEEN) && depth &&
+            stack_id(rc, type, rec, aux) < 0) /* the hooks name it by its hash from now on */
+            return -1;
         if (!e.freed)
             return 0;
         out->type = TRACE_REC_FREE;
         out->u.free.address = e.freed;
         return replay_apply(r, out, why, sizeof why) < 0 ? -1 : 1;
     }
-    int realloc_ = type == EVENT_REALLOC;
-    long long id = stack_id(rc, rec + (realloc_ ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS), depth);
+    long long id = stack_id(rc, type, rec, aux);
     if (id < 0)
         return -1;
     out->type = e.freed ? TRACE_REC_REALLOC : TRACE_REC_ALLOC;
@@ -116,10 +143,9 @@ static int apply_record(struct recovery *rc, const uint64_t *rec, uint32_t n)
     unsigned type = ring_header_type(rec[0]);
     memset(&out, 0, sizeof out);
     if ((type == EVENT_FREE && n == EVENT_FREE_WORDS) ||
-        (type == EVENT_ALLOC && frames <= TRACE_MAX_STACK_DEPTH &&
-         n == EVENT_ALLOC_FIXED_WORDS + frames) ||
-        (type == EVENT_REALLOC && frames <= TRACE_MAX_STACK_DEPTH &&
-         n == EVENT_REALLOC_FIXED_WORDS + frames)) {
+        ((type == EVENT_ALLOC || type == EVENT_REALLOC) && frames <= TRACE_MAX_STACK_DEPTH &&
+         n == event_fixed_words(type) + frames &&
+         (!(depth & EVENT_AUX_STACK_SEEN) || frames == 0))) {
         return apply_block_event(rc, type, rec, &out);
     } else if (type == EVENT_MARK && depth == MARK_AUX_SIGNAL && n == 2) {
         out.type = TRACE_REC_MARK;

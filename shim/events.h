@@ -2,13 +2,19 @@
  * internal; the trace file's own records are in trace_format.h). Word layouts, after the
  * header word made by ring_header(type, nwords, aux):
  *
- *   EVENT_ALLOC    aux = depth   | address | requested size | frames[depth]
- *   EVENT_REALLOC  aux = depth   | old address | new address | requested size | frames[depth]
+ *   EVENT_ALLOC    aux = depth   | address | requested size | stack hash | frames[depth]
+ *   EVENT_REALLOC  aux = depth   | old address | new address | requested size | stack hash |
+ *                                  frames[depth]
  *   EVENT_FREE                   | address
  *   EVENT_NOTHING                | (any words): a reservation whose call failed; skipped
  *   EVENT_EXEC, EVENT_EXEC_FAILED  (no payload): markers around an exec call
  *   EVENT_MARK     aux = name length | name bytes, packed little-endian into words (a call)
  *                  aux = MARK_AUX_SIGNAL  | n: the mark "signal-n"
+ *
+ * The stack hash is stack_hash() of the frames. With EVENT_AUX_STACK_SEEN in aux the record
+ * carries no frames (depth 0): the thread sent this stack's frames before, in a record with the
+ * same hash (seen_stacks.h). A REALLOC made without a stack (a free only, under sampling) has
+ * hash 0 and no frames.
  *
  * With sampling (sampler.h), ALLOC, REALLOC and FREE carry flags above the depth in aux:
  * EVENT_AUX_PICKED, the block allocated is the sampler's pick (in its set of sampled blocks);
@@ -33,8 +39,8 @@ enum event_type {
     EVENT_MARK = 7,
 };
 
-#define EVENT_ALLOC_FIXED_WORDS 3   /* header, address, size */
-#define EVENT_REALLOC_FIXED_WORDS 4 /* header, old, new, size */
+#define EVENT_ALLOC_FIXED_WORDS 4   /* header, address, size, stack hash */
+#define EVENT_REALLOC_FIXED_WORDS 5 /* header, old, new, size, stack hash */
 #define EVENT_FREE_WORDS 2
 #define MARK_AUX_SIGNAL 0x10000u /* above every name length */
 
@@ -42,6 +48,14 @@ enum event_type {
 #define EVENT_AUX_PICKED 0x10000u
 #define EVENT_AUX_TRACKED 0x20000u
 #define EVENT_AUX_FULL 0x40000u
+#define EVENT_AUX_STACK_SEEN 0x80000u
+
+/* The fixed words of an ALLOC or REALLOC record: its frames follow them, its stack hash is the
+ * last of them. */
+static inline uint32_t event_fixed_words(unsigned type)
+{
+    return type == EVENT_REALLOC ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS;
+}
 
 /* What an ALLOC, REALLOC or FREE record (header `header`, payload words `rec`) stands for in a
  * trace whose current period is nonzero (`sampling`) or 0: the block freed (0: none) and the

@@ -1,5 +1,6 @@
 /* Recording allocation events into the writer's ring; see record.h. The stack is captured
- * before a reservation is taken, so that the consumer never waits on an unwinding producer.
+ * before a reservation is taken, so that the consumer never waits on an unwinding producer;
+ * a stack the thread sent before goes by its hash alone (seen_stacks.h).
  * Under sampling (sampler.h) each function first asks the sampler whether the event is worth a
  * record at all, and passes its flags on in the record's aux field (events.h). */
 #include "record.h"
@@ -10,23 +11,38 @@
 #include "capture.h"
 #include "events.h"
 #include "sampler.h"
+#include "seen_stacks.h"
+#include "stack_hash.h"
 #include "trace_format.h"
 #include "writer.h"
 
 unsigned record_depth = 64;
 
-/* Captures the caller's stack and reserves a record of `fixed_words` plus one word a frame,
- * with the frames already in place after the fixed words. Inlined, so that the unwinder starts
- * in the recording function (capture.h). */
+/* Captures the caller's stack and reserves a record of `fixed_words` (the last of them the
+ * stack hash, put in place) and, unless this thread sent the stack before (seen_stacks.h), one
+ * word a frame after them, with the frames in place. Sets *words to the record's length,
+ * *stack_aux to its depth or EVENT_AUX_STACK_SEEN, and *hash to the stack's hash. Inlined, so
+ * that the unwinder starts in the recording function (capture.h). */
 static inline __attribute__((always_inline)) uint64_t
-reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *depth)
+reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *stack_aux, uint64_t *hash)
 {
     void *frames[TRACE_MAX_STACK_DEPTH + CAPTURE_SKIP_MAX];
     unsigned first;
-    *depth = capture_stack(frames, record_depth, &first);
-    *words = fixed_words + *depth;
+    uint32_t depth = capture_stack(frames, record_depth, &first);
+    uint64_t h = stack_hash_start(depth);
+    for (uint32_t i = 0; i < depth; i++)
+        h = stack_hash_step(h, (uint64_t)(uintptr_t)frames[first + i]);
+    *hash = h = stack_hash_finish(h);
+    if (seen_stacks_has(&writer_ring, h)) {
+        *words = fixed_words;
+        *stack_aux = EVENT_AUX_STACK_SEEN;
+    } else {
+        *words = fixed_words + depth;
+        *stack_aux = depth;
+    }
     uint64_t pos = ring_reserve(&writer_ring, *words);
-    for (uint32_t i = 0; i < *depth; i++)
+    ring_put(&writer_ring, pos, fixed_words - 1, h);
+    for (uint32_t i = 0; i < *words - fixed_words; i++)
         ring_put(&writer_ring, pos, fixed_words + i, (uint64_t)(uintptr_t)frames[first + i]);
     return pos;
 }
@@ -34,11 +50,13 @@ reserve_with_stack(uint32_t fixed_words, uint32_t *words, uint32_t *depth)
 void record_alloc_event(void *address, size_t size, uint32_t flags)
 {
     int saved_errno = errno;
-    uint32_t words, depth;
-    uint64_t pos = reserve_with_stack(EVENT_ALLOC_FIXED_WORDS, &words, &depth);
+    uint32_t words, stack_aux;
+    uint64_t hash;
+    uint64_t pos = reserve_with_stack(EVENT_ALLOC_FIXED_WORDS, &words, &stack_aux, &hash);
     ring_put(&writer_ring, pos, 1, (uint64_t)(uintptr_t)address);
     ring_put(&writer_ring, pos, 2, size);
-    ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, words, depth | flags));
+    ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, words, stack_aux | flags));
+    seen_stacks_note(&writer_ring, hash);
     errno = saved_errno;
 }
 
@@ -99,11 +117,13 @@ int record_realloc_begin(struct pending_realloc *r, void *old, size_t size)
     }
     int saved_errno = errno;
     if (!sampler.period || (r->flags & (EVENT_AUX_PICKED | EVENT_AUX_FULL))) {
-        r->pos = reserve_with_stack(EVENT_REALLOC_FIXED_WORDS, &r->words, &r->depth);
+        r->pos = reserve_with_stack(EVENT_REALLOC_FIXED_WORDS, &r->words, &r->stack_aux, &r->hash);
     } else {
         r->words = EVENT_REALLOC_FIXED_WORDS;
-        r->depth = 0;
+        r->stack_aux = 0;
+        r->hash = 0;
         r->pos = ring_reserve(&writer_ring, r->words);
+        ring_put(&writer_ring, r->pos, EVENT_REALLOC_FIXED_WORDS - 1, 0);
     }
     errno = saved_errno;
     return 1;
@@ -123,6 +143,8 @@ void record_realloc_end(struct pending_realloc *r, void *old, void *result, size
     ring_put(&writer_ring, r->pos, 1, (uint64_t)(uintptr_t)old);
     ring_put(&writer_ring, r->pos, 2, (uint64_t)(uintptr_t)result);
     ring_put(&writer_ring, r->pos, 3, size);
-    ring_commit(&writer_ring, r->pos, ring_header(type, r->words, r->depth | r->flags));
+    ring_commit(&writer_ring, r->pos, ring_header(type, r->words, r->stack_aux | r->flags));
+    if (type == EVENT_REALLOC && r->hash) /* the writer skips a NOTHING record, frames and all */
+        seen_stacks_note(&writer_ring, r->hash);
     errno = saved_errno;
 }

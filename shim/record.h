@@ -45,8 +45,8 @@ void record_mark(const char *name, size_t len);
 void record_signal_mark(unsigned n);
 
 struct pending_realloc {
-    uint64_t pos;
-    uint32_t words, depth, flags;
+    uint64_t pos, hash;
+    uint32_t words, stack_aux, flags;
 };
 /* Before the real realloc(old, size): captures the stack and reserves the record. Returns 1,
  * or 0 when sampling leaves nothing to record (then record_realloc_end must not be called). */

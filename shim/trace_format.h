@@ -105,6 +105,8 @@ enum trace_lost_cause {
     TRACE_LOST_OUTPUT = 2,    /* the trace file could not be extended */
     TRACE_LOST_SAMPLED_SET = 3, /* a sampled block the shim could not follow (its set was full):
                                    neither its allocation nor its free is in the trace */
+    TRACE_LOST_STACK_HASH = 4,  /* two stacks with one hash (shim/stack_hash.h): later events of
+                                   the second may be counted under the first */
 };
 
 /* --- sampling ---------------------------------------------------------------------------

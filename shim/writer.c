@@ -28,21 +28,12 @@
 #include "resident.h"
 #include "sampled_heap.h"
 #include "sampler.h"
+#include "stack_hash.h"
 #include "staging.h"
 #include "tracefile.h"
 
-/* Stacks are arrays of 64-bit return addresses: a multiply-xor over whole words hashes them
- * several times faster than uthash's byte-wise default. */
-static inline unsigned stack_hash(const void *key, size_t len)
-{
-    const uint64_t *words = key;
-    uint64_t h = len;
-    for (size_t i = 0; i < len / sizeof *words; i++)
-        h = (h ^ words[i]) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
-    return (unsigned)(h ^ (h >> 32));
-}
-#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = stack_hash((keyptr), (keylen)))
+/* Stacks are found by the hash the hooks computed (stack_hash.h), which is already well mixed. */
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = (unsigned)*(const uint64_t *)(keyptr))
 #include "uthash.h"
 
 #define TIME_RECORD_INTERVAL_NS 1000000ull /* 1 ms */
@@ -52,8 +43,11 @@ static inline unsigned stack_hash(const void *key, size_t len)
 
 struct ring writer_ring;
 
+/* A stack the writer has seen, by its hash. `id` is TRACE_STACK_UNKNOWN until the stack's
+ * STACK record is written, and again after a dlclose (after_unload), until its next use. */
 struct interned_stack {
     UT_hash_handle hh;
+    uint64_t hash;
     uint32_t id;
     uint32_t depth;
     uint64_t frames[];
@@ -302,13 +296,17 @@ static void forget_stacks(void)
 }
 
 /* After a dlclose, the same addresses may belong to another library: the analyzer ties frames
- * to modules when it reads a STACK record, so every stack is written again (with a new id)
- * once the module map has been read again. Modules no longer mapped are forgotten, so that a
- * library loaded at their addresses later (perhaps while this scan runs, in the middle of its
+ * to modules when it reads a STACK record, so every stack is written again (with a new id) at
+ * its next use, once the module map has been read again. The frames are kept: a thread that
+ * sent a stack before names it by its hash only. Modules no longer mapped are forgotten, so that
+ * a library loaded at their addresses later (perhaps while this scan runs, in the middle of its
  * dlopen) is unknown until a frame inside it makes cover_frames scan again. */
 static void after_unload(void)
 {
-    forget_stacks();
+    struct interned_stack *s, *tmp;
+    HASH_ITER(hh, w.stacks, s, tmp) {
+        s->id = TRACE_STACK_UNKNOWN;
+    }
     for (size_t i = 0; i < w.module_count; i++)
         w.modules[i].mapped = 0;
     modules_scan(add_module, NULL);
@@ -322,27 +320,14 @@ static void after_unload(void)
     w.module_count = kept;
 }
 
-static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
+/* Writes a STACK record for the frames under a new id, and returns the id. */
+static uint32_t define_stack(const uint64_t *frames, uint32_t depth)
 {
-    struct interned_stack *s;
-    size_t key_len = depth * sizeof *frames;
-    if (__builtin_expect(atomic_load_explicit(&w.modules_unloaded, memory_order_relaxed), 0) &&
-        atomic_exchange(&w.modules_unloaded, 0))
-        after_unload();
-    HASH_FIND(hh, w.stacks, frames, key_len, s);
-    if (s)
-        return s->id;
     cover_frames(frames, depth);
-    s = malloc(sizeof *s + key_len);
-    if (!s)
-        return TRACE_STACK_UNKNOWN;
-    s->id = w.next_stack_id++;
-    s->depth = depth;
-    memcpy(s->frames, frames, key_len);
-    HASH_ADD_KEYPTR(hh, w.stacks, s->frames, key_len, s);
+    uint32_t id = w.next_stack_id++;
     struct payload p;
     p.len = 0;
-    put_u64(&p, s->id);
+    put_u64(&p, id);
     put_u64(&p, depth);
     uint64_t previous = 0;
     for (uint32_t i = 0; i < depth; i++) {
@@ -350,6 +335,54 @@ static uint32_t intern_stack(const uint64_t *frames, uint32_t depth)
         previous = frames[i];
     }
     emit(TRACE_REC_STACK, &p);
+    return id;
+}
+
+/* Two different stacks came with one hash: the later gets a STACK record of its own for this
+ * event, but the hooks' records that name it by its hash alone will count under the earlier,
+ * so the trace says that events may be misplaced. */
+static uint32_t hash_collision(const uint64_t *frames, uint32_t depth)
+{
+    struct payload p;
+    p.len = 0;
+    put_u64(&p, TRACE_LOST_STACK_HASH);
+    put_u64(&p, 1);
+    emit(TRACE_REC_LOST, &p);
+    return define_stack(frames, depth);
+}
+
+/* The stack id for an ALLOC or REALLOC ring record (events.h) with aux `aux`: the stack its
+ * hash names, interned from the record's frames if new. Called for every record that carries
+ * frames, whether or not its event is written, since the thread that sent them names the
+ * stack by its hash from then on. TRACE_STACK_UNKNOWN when the hash is unknown (the writer
+ * ran out of memory when the frames came) or the stack cannot be interned. */
+static uint32_t intern_stack(unsigned type, const uint64_t *rec, uint32_t aux)
+{
+    uint32_t fixed = event_fixed_words(type), depth = aux & EVENT_AUX_DEPTH_MASK;
+    uint64_t hash = rec[fixed - 1];
+    const uint64_t *frames = rec + fixed;
+    struct interned_stack *s;
+    if (__builtin_expect(atomic_load_explicit(&w.modules_unloaded, memory_order_relaxed), 0) &&
+        atomic_exchange(&w.modules_unloaded, 0))
+        after_unload();
+    HASH_FIND(hh, w.stacks, &hash, sizeof hash, s);
+    if (s && !(aux & EVENT_AUX_STACK_SEEN) &&
+        (s->depth != depth || memcmp(s->frames, frames, depth * sizeof *frames) != 0))
+        return hash_collision(frames, depth);
+    if (!s) {
+        if (aux & EVENT_AUX_STACK_SEEN)
+            return TRACE_STACK_UNKNOWN;
+        s = malloc(sizeof *s + depth * sizeof *frames);
+        if (!s)
+            return TRACE_STACK_UNKNOWN;
+        s->hash = hash;
+        s->id = TRACE_STACK_UNKNOWN;
+        s->depth = depth;
+        memcpy(s->frames, frames, depth * sizeof *frames);
+        HASH_ADD(hh, w.stacks, hash, sizeof s->hash, s);
+    }
+    if (s->id == TRACE_STACK_UNKNOWN)
+        s->id = define_stack(s->frames, s->depth);
     return s->id;
 }
 
@@ -468,6 +501,8 @@ static int encode_block_event(unsigned type, const uint64_t *rec)
     struct event_effect e = event_effect(type, aux, rec, w.trace_period != 0);
     sampling_follow(aux, rec[1], type == EVENT_REALLOC ? rec[2] : rec[1], e.size);
     if (!e.allocated) {
+        if (type != EVENT_FREE && !(aux & EVENT_AUX_STACK_SEEN) && depth)
+            intern_stack(type, rec, aux); /* its thread names the stack by its hash from now on */
         if (!e.freed)
             return 0;
         put_address(&p, e.freed);
@@ -475,8 +510,7 @@ static int encode_block_event(unsigned type, const uint64_t *rec)
         w.frees++;
         return 1;
     }
-    const uint64_t *frames = rec + (type == EVENT_REALLOC ? EVENT_REALLOC_FIXED_WORDS : EVENT_ALLOC_FIXED_WORDS);
-    uint32_t id = intern_stack(frames, depth);
+    uint32_t id = intern_stack(type, rec, aux);
     w.allocations++;
     w.allocated_bytes += e.size;
     if (e.freed) { /* the analyzer counts a realloc as a free and an allocation, as here */

@@ -32,6 +32,7 @@
 #include "options.h"
 #include "replay.h"
 #include "ring.h"
+#include "ring_stacks.h"
 #include "tracefile.h"
 #include "writer.h"
 
@@ -62,14 +63,14 @@ static void make_frames(void)
 
 static void push_alloc(unsigned slot, uint64_t size, unsigned stack)
 {
-    uint32_t words = EVENT_ALLOC_FIXED_WORDS + DEPTH;
+    struct ring_stack st = ring_stack_plan(EVENT_ALLOC, frames[stack], DEPTH);
     uint64_t address = model.next_address += 64;
-    uint64_t pos = ring_reserve(&writer_ring, words);
+    uint64_t pos = ring_reserve(&writer_ring, st.words);
     ring_put(&writer_ring, pos, 1, address);
     ring_put(&writer_ring, pos, 2, size);
-    for (unsigned i = 0; i < DEPTH; i++)
-        ring_put(&writer_ring, pos, EVENT_ALLOC_FIXED_WORDS + i, frames[stack][i]);
-    ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, words, DEPTH));
+    ring_stack_put(&st, EVENT_ALLOC, pos, frames[stack]);
+    ring_commit(&writer_ring, pos, ring_header(EVENT_ALLOC, st.words, st.stack_aux));
+    seen_stacks_note(&writer_ring, st.hash);
     model.address[slot] = address;
     model.size[slot] = size;
     model.allocations++;
@@ -90,15 +91,15 @@ static void push_free(unsigned slot)
 
 static void push_realloc(unsigned slot, uint64_t size, unsigned stack)
 {
-    uint32_t words = EVENT_REALLOC_FIXED_WORDS + DEPTH;
+    struct ring_stack st = ring_stack_plan(EVENT_REALLOC, frames[stack], DEPTH);
     uint64_t address = model.next_address += 64;
-    uint64_t pos = ring_reserve(&writer_ring, words);
-    for (unsigned i = 0; i < DEPTH; i++)
-        ring_put(&writer_ring, pos, EVENT_REALLOC_FIXED_WORDS + i, frames[stack][i]);
+    uint64_t pos = ring_reserve(&writer_ring, st.words);
+    ring_stack_put(&st, EVENT_REALLOC, pos, frames[stack]);
     ring_put(&writer_ring, pos, 1, model.address[slot]);
     ring_put(&writer_ring, pos, 2, address);
     ring_put(&writer_ring, pos, 3, size);
-    ring_commit(&writer_ring, pos, ring_header(EVENT_REALLOC, words, DEPTH));
+    ring_commit(&writer_ring, pos, ring_header(EVENT_REALLOC, st.words, st.stack_aux));
+    seen_stacks_note(&writer_ring, st.hash);
     model.frees++;
     model.allocations++;
     model.live_bytes += size - model.size[slot];
