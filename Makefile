@@ -14,9 +14,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP
 SHIM_SRC    := $(wildcard shim/*.c)
 SHIM_OBJ    := $(SHIM_SRC:%.c=$(BUILD)/%.o)
 SHIM_CFLAGS  = $(ALL_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
-               -fno-omit-frame-pointer
+               -fno-omit-frame-pointer -fno-math-errno
 SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/exports.map \
-               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread -lm \
+               -Wl,--no-as-needed -lgcc_s -lunwind -ldl -lpthread \
                -Wl,-Bstatic -lzstd -Wl,-Bdynamic -Wl,--exclude-libs,libzstd.a
 
 ANALYZER_SRC := $(wildcard analyzer/*.c)

@@ -1,7 +1,6 @@
 /* The escalation rule; see escalation.h. */
 #include "escalation.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "options.h"
@@ -75,7 +74,7 @@ static void learn(struct escalation_rule *e, double growth)
 
 static double learned_bar(const struct escalation_rule *e)
 {
-    double sd = e->learned > 1 ? sqrt(e->m2 / (double)(e->learned - 1)) : 0;
+    double sd = e->learned > 1 ? __builtin_sqrt(e->m2 / (double)(e->learned - 1)) : 0;
     double bar = e->mean + ESCALATION_SIGMAS * sd;
     return bar > (double)e->spec.rate ? bar : (double)e->spec.rate;
 }

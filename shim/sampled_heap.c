@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "sampler.h"
 #include "trace_format.h"
 
 struct entry {
@@ -61,7 +62,7 @@ void sampled_heap_add(uint64_t address, uint64_t size)
 {
     if ((heap.count + 1) * 2 > heap.capacity && grow() < 0)
         return;
-    double p = trace_sampling_probability(size, heap.period);
+    double p = sampler_probability(size, heap.period);
     struct entry e = {address, p > 0 ? (double)size / p : 0};
     size_t i = home(address, heap.capacity);
     while (heap.slots[i].address && heap.slots[i].address != address)

@@ -1,7 +1,7 @@
 /* The sampler's draws and the set of sampled blocks; see sampler.h. */
 #include "sampler.h"
 
-#include <math.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,14 +55,60 @@ uint64_t sampler_next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+double sampler_log(double x)
+{
+    /* x = m 2^e with m in [sqrt(1/2), sqrt(2)); ln x = e ln 2 + 2 atanh(s), s = (m-1)/(m+1),
+     * |s| < 0.1716: the series to s^17 leaves an error below 1e-16 */
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & ((1ull << 52) - 1)) | (1023ull << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
+    double s = (m - 1) / (m + 1), s2 = s * s;
+    double series = 2.0 / 17;
+    for (int k = 7; k >= 0; k--)
+        series = 2.0 / (2 * k + 1) + s2 * series;
+    return (double)e * 0.69314718055994530942 + s * series;
+}
+
+double sampler_probability(uint64_t size, uint64_t period)
+{
+    if (!period)
+        return 1.0;
+    double x = (double)size / (double)period;
+    if (x < 1e-4) /* 1 - e^-x without the cancellation: x - x^2/2 + x^3/6 */
+        return x * (1 - x * (0.5 - x / 6));
+    if (x > 40)
+        return 1.0;
+    /* e^-x = 2^-k e^-r with r = x - k ln 2 in [0, ln 2): Taylor to r^14 */
+    int k = (int)(x / 0.69314718055994530942);
+    double r = x - (double)k * 0.69314718055994530942, term = 1, sum = 1;
+    for (int n = 1; n <= 14; n++) {
+        term *= -r / n;
+        sum += term;
+    }
+    uint64_t bits = (uint64_t)(1023 - k) << 52; /* 2^-k, k < 58 */
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return 1 - sum * scale;
+}
+
 uint64_t sampler_draw(uint64_t *state, uint64_t period)
 {
     /* u uniform in (0, 1), never 0 nor 1: 53 random bits and half a step */
     double u = ((double)(sampler_next_random(state) >> 11) + 0.5) * 0x1p-53;
-    double x = ceil(-log(u) * (double)period);
-    if (!(x >= 1))
+    double x = -sampler_log(u) * (double)period;
+    if (!(x > 1))
         return 1;
-    return x < (double)MAX_COUNTDOWN ? (uint64_t)x : MAX_COUNTDOWN;
+    if (x >= (double)MAX_COUNTDOWN)
+        return MAX_COUNTDOWN;
+    uint64_t n = (uint64_t)x; /* the ceiling */
+    return (double)n < x ? n + 1 : n;
 }
 
 int sampler_pick_slow(struct sampler_thread *t, size_t size)

@@ -97,6 +97,13 @@ int sampler_configure(uint64_t period, uint64_t seed);
 
 /* The next number of the generator (splitmix64) whose state is *state. */
 uint64_t sampler_next_random(uint64_t *state);
+/* The natural logarithm of a positive normal double, within a relative 2e-15 (the shim links no libm:
+ * loading it costs a process about 300 KiB of resident memory). */
+double sampler_log(double x);
+/* The probability 1 - exp(-size/period) that a block of `size` bytes is picked (1 when period
+ * is 0), within a relative 1e-12: trace_sampling_probability without libm, for the writer's
+ * estimate of the live heap (escalation). */
+double sampler_probability(uint64_t size, uint64_t period);
 /* A countdown in bytes: the ceiling of an exponential draw with mean `period`, at least 1. */
 uint64_t sampler_draw(uint64_t *state, uint64_t period);
 /* The decision for an allocation of `size` bytes on thread state t, once it was not decided

@@ -54,6 +54,28 @@ static void test_exponential_draws(void **state)
     assert_true(smallest >= 1);
 }
 
+/* The shim's own logarithm and pick probability (it links no libm) against libm's, over the
+ * whole range the draws use (u from 2^-54 to 1) and every size a block may have. */
+static void test_libm_free_math(void **state)
+{
+    (void)state;
+    double worst_log = 0, worst_p = 0;
+    for (double u = 0x1p-54; u < 1; u *= 1.0001) {
+        double want = log(u), got = sampler_log(u);
+        double err = fabs(got - want) / (want != 0 ? fabs(want) : 1);
+        worst_log = err > worst_log ? err : worst_log;
+    }
+    assert_true(worst_log < 2e-15);
+    assert_true(fabs(sampler_log(1.0)) < 1e-300 && fabs(sampler_log(0.5) + log(2.0)) < 1e-16);
+    for (uint64_t size = 1; size < (1ull << 40); size += size / 97 + 1) {
+        double want = -expm1(-(double)size / P), got = sampler_probability(size, (uint64_t)P);
+        double err = fabs(got - want) / want;
+        worst_p = err > worst_p ? err : worst_p;
+    }
+    assert_true(worst_p < 1e-12);
+    assert_true(sampler_probability(123, 0) == 1.0);
+}
+
 static void test_tiny_period_draws_at_least_one(void **state)
 {
     (void)state;
@@ -245,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exponential_draws),
+        cmocka_unit_test(test_libm_free_math),
         cmocka_unit_test(test_tiny_period_draws_at_least_one),
         cmocka_unit_test(test_inclusion_probability),
         cmocka_unit_test(test_interleaved_sizes),
