@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -16,11 +17,33 @@
 #include "writer.h"
 
 _Atomic int shim_state = SHIM_UNINIT;
+_Atomic int *shim_fork_sentinel;
 static int tracing_refused; /* setuid or similar: never trace, not even in children */
 static pid_t recording_pid;  /* the process whose trace the writer writes */
 
+/* Maps the sentinel page once per process image (a forked child keeps the mapping, zeroed) and
+ * sets it. Without MADV_WIPEONFORK (Linux before 4.14) the sentinel is never cleared and only
+ * the atfork handler catches a fork. */
+static void arm_fork_sentinel(void)
+{
+    static _Atomic int never_cleared;
+    if (!shim_fork_sentinel) {
+        void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == 0)
+            shim_fork_sentinel = page;
+        else
+            shim_fork_sentinel = &never_cleared;
+    }
+    atomic_store_explicit(shim_fork_sentinel, 1, memory_order_relaxed);
+}
+
+/* In a forked child, once: whichever of the atfork handler and a hook that finds the sentinel
+ * cleared comes first (the other finds the books already reset, or the child's own trace
+ * started). */
 static void after_fork_in_child(void)
 {
+    if (shim_fork_sentinel && atomic_load(shim_fork_sentinel))
+        return;
     writer_forget_after_fork();
     marks_reset_after_fork();
     atomic_store(&sampler.filtering, 0); /* the child's first call starts its own trace */
@@ -53,6 +76,7 @@ static int start(void)
         atfork_registered = 1;
     }
     recording_pid = getpid();
+    arm_fork_sentinel();
     if (writer_start(&options) < 0)
         return SHIM_OFF;
     marks_watch_signal((int)options.mark_signal);
@@ -61,6 +85,8 @@ static int start(void)
 
 int shim_start_slow(void)
 {
+    if (atomic_load(&shim_state) == SHIM_RECORDING && !atomic_load(shim_fork_sentinel))
+        after_fork_in_child(); /* a child that the atfork handler has not reached yet */
     for (;;) {
         int expected = SHIM_UNINIT;
         if (atomic_compare_exchange_strong(&shim_state, &expected, SHIM_STARTING)) {

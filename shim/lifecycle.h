@@ -5,7 +5,10 @@
  *   UNINIT --first call--> STARTING --> RECORDING --exit--> OFF
  *                                   \--> OFF (cannot trace: setuid, no file, ...)
  *   fork: in the child, any state but OFF-by-choice goes back to UNINIT, so the child's first
- *   hooked call starts its own trace with empty books.
+ *   hooked call starts its own trace with empty books. The atfork handler does it, or, for a
+ *   child that allocates before that handler runs (glibc's _Fork runs none; another library's
+ *   handler may run first), the first hook that finds the fork sentinel cleared: a page the
+ *   kernel gives every forked child zeroed (MADV_WIPEONFORK), set while this process records.
  *   exec: stays RECORDING; an EXEC marker before the call ends the trace if the image is
  *   replaced, an EXEC_FAILED marker after a failed call says the process went on. */
 #ifndef LEAKSHIM_LIFECYCLE_H
@@ -16,6 +19,9 @@
 enum shim_state { SHIM_UNINIT, SHIM_STARTING, SHIM_RECORDING, SHIM_OFF };
 
 extern _Atomic int shim_state;
+/* Not 0 in the process whose trace the shim writes, 0 in a child forked from it (see above).
+ * Valid while shim_state is SHIM_RECORDING. */
+extern _Atomic int *shim_fork_sentinel;
 
 int shim_start_slow(void);
 
@@ -30,7 +36,8 @@ void shim_exec_failed(void);   /* exec returned: mark that the process goes on *
 static inline int shim_recording(void)
 {
     int s = atomic_load_explicit(&shim_state, memory_order_acquire);
-    if (__builtin_expect(s == SHIM_RECORDING, 1))
+    if (__builtin_expect(s == SHIM_RECORDING &&
+                         atomic_load_explicit(shim_fork_sentinel, memory_order_relaxed), 1))
         return 1;
     return shim_start_slow();
 }

@@ -129,6 +129,34 @@ def test_fork_loop_300_children(t):
     t.eq(tuple(total), (sum(100 + i for i in range(n)), n), "sum of child_loop_leak over all children")
 
 
+def test_children_that_allocate_before_the_atfork_handler(t):
+    """A forked child may allocate before the shim's atfork handler has reset its books: glibc's
+    _Fork runs no handler at all, and another library's handler registered before the shim's
+    runs first. Such a child must not write into the parent's ring (it shares the ring file's
+    mapping): its first hook finds the fork sentinel cleared and starts the child's own trace.
+    Both traces are exact, and the parent's has nothing of the child's."""
+    lib_so = t.build("life_atfork_lib.c", shared=True, name="libatfork_first.so")
+    plain = t.build("life_atfork.c")
+    linked = t.build("life_atfork.c", name="life_atfork_linked",
+                     extra=["-Wl,--no-as-needed", lib_so, f"-Wl,-rpath,{os.path.dirname(lib_so)}"])
+    for exe, mode, child_fn, child_leak in [(plain, "raw", "child_first_leak", (5 << 20, 5)),
+                                            (linked, "handler", "atfork_leak", (4 << 20, 4))]:
+        r = t.run([exe, mode], timeout=60)
+        t.require(r.rc == 0, f"life_atfork {mode}: {signame(r.rc)}; {tail(r.stderr)}")
+        parent = int(one_match(t, r.out, r"parent pid=(\d+)", "parent"))
+        child = int(one_match(t, r.out, r"child=(\d+)", "child"))
+        t.eq(int(one_match(t, r.out, r"status=(\d+)", "status")), 0, f"{mode}: child's status")
+        files = _by_name(r.traces)
+        t.require(sorted(files) == sorted([f"t.{parent}", f"t.{child}"]),
+                  f"{mode}: trace files {sorted(files)}, expected t.{parent} and t.{child}")
+        reps = _reports(t, [files[f"t.{parent}"], files[f"t.{child}"]])
+        prep, crep = reps[files[f"t.{parent}"]], reps[files[f"t.{child}"]]
+        t.expect_complete(prep, f"{mode}: parent trace")
+        t.expect_complete(crep, f"{mode}: child trace")
+        t.expect_leaks(prep, {"parent_leak": (1000 + 7 * 2000, 8), child_fn: (0, 0)})
+        t.expect_leaks(crep, {child_fn: child_leak, "parent_leak": (0, 0)})
+
+
 def test_fork_while_thread_allocates(t):
     """200 forks while another thread churns malloc/free/realloc without pause: no child hangs
     (each must end within 10 s), each child's trace is complete with exactly its own leak, and
