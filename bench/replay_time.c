@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     }
     double t0 = now_ms();
     struct suspect_list list;
-    if (suspects_build(&r, 10, &list) < 0) {
+    if (suspects_build(&r, 0, ORDER_SCORE, 0, &list) < 0) {
         fprintf(stderr, "replay_time: out of memory\n");
         return 1;
     }
