@@ -1,8 +1,10 @@
 /* Times the phases of `leakshim report` apart on one trace: reading and replaying the
  * records (replay_file, best of N runs, with the file in the page cache), then building and
  * symbolizing the suspects once (suspects_build, where libdw opens the modules' debug
- * information). Prints the events, the time per event and the phases in milliseconds. Built
- * by bench/run.py against the analyzer's objects; used to find where the analysis time goes.
+ * information, unless the prefetching thread opened them during the replay). Prints the
+ * events, the time per event and the phases in milliseconds. Built against the analyzer's
+ * objects as bench/README.md ("Analysis time") says; used to find where the analysis time
+ * goes.
  *
  *     build/bench/replay_time TRACE [RUNS] */
 #include <stdio.h>
