@@ -1,7 +1,8 @@
 /* Opening modules ahead of their first lookup, in one background thread (module_file.h says
- * what opening costs). Replay queues each module when the first stack that runs through it is
- * read; the thread opens the queued modules one after the other while the main thread goes
- * on replaying the trace, which on 2 cores hides the symbolizer's fixed cost. The results are
+ * what opening costs). In an analysis, which symbolizes after the replay, replay queues each
+ * module when the first stack that runs through it is read (replay.h, prefetch_modules); the
+ * thread opens the queued modules one after the other while the main thread goes on
+ * replaying the trace, which on 2 cores hides the symbolizer's fixed cost. The results are
  * handed over all at once, after the thread has been joined, before the symbolizer's first
  * lookup: libdw is never used by two threads at the same time, and what a module looks like
  * to the symbolizer does not depend on which thread opened it. */

@@ -102,7 +102,8 @@ static int add_stack(struct replay *r, const struct trace_record *rec)
     memcpy(s->frames, rec->u.stack.frames, depth * sizeof *s->frames);
     for (uint32_t i = 0; i < depth; i++) {
         s->modules[i] = symbolizer_find_module(r->sym, s->frames[i]);
-        symbolizer_prefetch(r->sym, s->modules[i]); /* opened while the replay goes on */
+        if (r->prefetch_modules)
+            symbolizer_prefetch(r->sym, s->modules[i]); /* opened while the replay goes on */
     }
     r->stack_count++;
     return 0;
