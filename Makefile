@@ -22,7 +22,7 @@ SHIM_LDFLAGS = -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=shim/expo
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZER_OBJ))
-ANALYZER_LIBS := -ldw -lelf -lz -lzstd -ljansson -lstdc++ -lm
+ANALYZER_LIBS := -pthread -ldw -lelf -lz -lzstd -ljansson -lstdc++ -lm
 
 EXAMPLES := $(BUILD)/examples/server $(BUILD)/examples/loadgen
 

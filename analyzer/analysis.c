@@ -60,6 +60,7 @@ int analysis_run(struct analysis *a, const char *trace, const struct analysis_re
         snprintf(error, error_len, "out of memory");
         return -1;
     }
+    a->replay.prefetch_modules = 1; /* the suspects are symbolized after the replay */
     a->replay.progress = req->progress;
     a->replay.progress_ctx = req->progress_ctx;
     char why[600] = "";

@@ -1,6 +1,7 @@
 /* One analysis of one trace, as every command that reads traces runs it (report, check, diff,
  * the exports): replay the trace (recovering what a killed process left in its ring file),
- * then build the ranked, symbolized suspect list for the requested window and order.
+ * then build the ranked, symbolized suspect list for the requested window and order. The
+ * modules the stacks use are opened in the background during the replay (module_prefetch.h).
  *
  * Commands differ only in what they print; they all go through analysis_run so that they
  * agree on every number. */

@@ -100,8 +100,11 @@ static int add_stack(struct replay *r, const struct trace_record *rec)
     }
     s->depth = depth;
     memcpy(s->frames, rec->u.stack.frames, depth * sizeof *s->frames);
-    for (uint32_t i = 0; i < depth; i++)
+    for (uint32_t i = 0; i < depth; i++) {
         s->modules[i] = symbolizer_find_module(r->sym, s->frames[i]);
+        if (r->prefetch_modules)
+            symbolizer_prefetch(r->sym, s->modules[i]); /* opened while the replay goes on */
+    }
     r->stack_count++;
     return 0;
 }

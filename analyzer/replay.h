@@ -96,6 +96,9 @@ struct replay {
     } process;
     int complete;     /* the trace was finished: an END record, or an exec that replaced the image */
     int ended_by_exec; /* an EXEC record with no EXEC_FAILED after it */
+    /* When set, each module a new stack runs through starts opening for symbolization in the
+     * background (symbolizer_prefetch): for callers that symbolize afterwards. */
+    int prefetch_modules;
     /* When set, replay_file calls it every few thousand records with the bytes read so far. */
     void (*progress)(void *ctx, uint64_t bytes_read);
     void *progress_ctx;

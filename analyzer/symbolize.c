@@ -1,37 +1,27 @@
-/* Offline symbolization with libdwfl; see symbolize.h. Called by the report code.
- *
- * Each module gets its own Dwfl holding just that ELF file, reported at the recorded load
- * bias, so recorded ranges that overlap (a library unloaded, another loaded in its place)
- * never clash inside libdwfl. Invariants:
- *  - a module is UNOPENED until its first lookup, then READY or UNUSABLE for good; leaving
- *    UNOPENED emits at most one warning, so each module warns at most once;
+/* Offline symbolization with libdwfl; see symbolize.h. Called by the report code. Opening a
+ * module (its file, DWARF and CU index) is module_file.c's; it happens in the prefetcher's
+ * thread (module_prefetch.h) for the modules replay queued, at the first lookup otherwise.
+ * Invariants:
+ *  - a module is UNOPENED (or QUEUED, then OPENED by the prefetcher) until its first lookup,
+ *    then READY or UNUSABLE for good; its warning, if any, is shown when it becomes UNUSABLE,
+ *    so each module warns at most once, at its first lookup, whichever thread opened it;
+ *  - libdw is used by the prefetcher's thread only until the first lookup, which joins it;
  *  - every string in a returned sym_frame is a module path (owned by its module) or an
  *    interned string; both live until symbolizer_free;
  *  - each READY module caches, by return address, the finished chain of frames (the inlined
- *    calls, innermost first, then the out-of-line function), whatever `max` was asked for.
- * DWARF is reached through our own index of compilation-unit address ranges, built when the
- * module is opened: libdw 0.188 (dwfl_module_addrdie, dwfl_module_getsrc) only consults
- * .debug_aranges, which clang does not emit, and so finds nothing in clang-built code.
- * Separate debug files are found only through dwfl_build_id_find_debuginfo (the build-id
- * tree under /usr/lib/debug, also for dwz files): dwfl_standard_find_debuginfo would fall
- * back to debuginfod, i.e. the network, whenever DEBUGINFOD_URLS is set. */
+ *    calls, innermost first, then the out-of-line function), whatever `max` was asked for. */
 #define HASH_NONFATAL_OOM 1 /* a failed insertion leaves hh.tbl NULL instead of exiting */
 #include "symbolize.h"
 
 #include <dwarf.h>
-#include <elfutils/libdwfl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <uthash.h>
 
-#define UNSYMBOLIZED "its frames stay unsymbolized"
+#include "module_file.h"
+#include "module_prefetch.h"
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
@@ -47,12 +37,9 @@ struct cached_chain {
     sym_frame frames[]; /* innermost first, as symbolizer_lookup_inline returns them */
 };
 
-struct cu_range {
-    Dwarf_Addr low, high; /* DWARF addresses, [low,high) */
-    Dwarf_Die *cu;        /* owned by the module's Dwfl */
-};
-
-enum module_state { MODULE_UNOPENED, MODULE_READY, MODULE_UNUSABLE };
+/* UNOPENED, or QUEUED in the prefetcher; then OPENED (the file is, its warning not shown
+ * yet); READY or UNUSABLE from the first lookup on. */
+enum module_state { MODULE_UNOPENED, MODULE_QUEUED, MODULE_OPENED, MODULE_READY, MODULE_UNUSABLE };
 
 struct module {
     char *path;
@@ -60,13 +47,8 @@ struct module {
     uint8_t *build_id; /* NULL when build_id_len is 0 */
     size_t build_id_len;
     enum module_state state;
-    Dwfl *dwfl;         /* set only in state READY */
-    Dwfl_Module *dwmod; /* the only module of dwfl */
-    Dwarf_Addr dwarf_bias;      /* runtime address = dwarf_bias + DWARF address */
-    struct cu_range *cu_ranges; /* sorted by low; empty without DWARF */
-    size_t cu_range_count;
+    struct module_file file; /* from OPENED on */
     struct cached_chain *cache;
-    int without_debuginfo; /* READY, but names come from the symbol table only */
 };
 
 struct symbolizer {
@@ -74,24 +56,13 @@ struct symbolizer {
     size_t count, capacity;
     struct interned *strings;
     unsigned warnings;
+    struct module_prefetch *prefetch; /* NULL until a module is queued */
+    int prefetch_over;                /* the prefetcher was joined: open at lookup */
 };
 
-/* find_elf stays NULL: every module is reported with its ELF file already open, so libdwfl
- * never looks for one (and the stock dwfl_build_id_find_elf may ask debuginfod). */
-static const Dwfl_Callbacks offline_callbacks = {
-    .find_debuginfo = dwfl_build_id_find_debuginfo,
-    .section_address = dwfl_offline_section_address,
-};
-
-__attribute__((format(printf, 3, 4)))
-static void warn(symbolizer *s, const struct module *m, const char *fmt, ...)
+static void warn(symbolizer *s, const struct module *m)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "leakshim: warning: %s: ", m->path);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    fprintf(stderr, "leakshim: warning: %s: %s\n", m->path, m->file.warning);
     s->warnings++;
 }
 
@@ -149,116 +120,42 @@ static const char *intern_path(symbolizer *s, const char *comp_dir, const char *
 
 /* ---- opening a module ---- */
 
-/* Non-blocking, so that a FIFO named in a bogus trace cannot hang the analyzer. */
-static int open_module_file(symbolizer *s, const struct module *m)
+static void take_prefetched(void *ctx, int index, struct module_file *file)
 {
-    int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        warn(s, m, "cannot be opened (%s); " UNSYMBOLIZED, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        warn(s, m, "not a regular file; " UNSYMBOLIZED);
-        close(fd);
-        return -1;
-    }
-    return fd;
+    struct module *m = &((symbolizer *)ctx)->modules[index];
+    m->file = *file;
+    m->state = MODULE_OPENED;
 }
 
-/* Reports the ELF file open on fd into a fresh m->dwfl; on success libdwfl owns fd. */
-static Dwfl_Module *report_module(symbolizer *s, struct module *m, int fd)
+/* Hands the prefetched modules over; from then on modules are opened at their first lookup. */
+static void end_prefetch(symbolizer *s)
 {
-    m->dwfl = dwfl_begin(&offline_callbacks);
-    Dwfl_Module *mod = NULL;
-    if (m->dwfl)
-        mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, m->bias, true);
-    if (!mod) {
-        warn(s, m, "not a usable ELF file (%s); " UNSYMBOLIZED, dwfl_errmsg(-1));
-        close(fd);
-        return NULL;
-    }
-    dwfl_report_end(m->dwfl, NULL, NULL);
-    return mod;
+    module_prefetch_finish(s->prefetch, take_prefetched, s);
+    s->prefetch = NULL;
+    s->prefetch_over = 1;
 }
 
-static int build_id_matches(const struct module *m, Dwfl_Module *mod)
+/* Brings m to READY or UNUSABLE, with its warning, at its first lookup. */
+static void module_settle(symbolizer *s, struct module *m)
 {
-    if (m->build_id_len == 0)
-        return 1;
-    const unsigned char *bits;
-    GElf_Addr vaddr;
-    int len = dwfl_module_build_id(mod, &bits, &vaddr);
-    return len > 0 && (size_t)len == m->build_id_len &&
-           memcmp(bits, m->build_id, m->build_id_len) == 0;
+    if (m->state == MODULE_QUEUED)
+        end_prefetch(s);
+    if (m->state == MODULE_UNOPENED)
+        module_file_open(m->path, m->bias, m->build_id, m->build_id_len, &m->file);
+    m->state = m->file.usable ? MODULE_READY : MODULE_UNUSABLE;
+    if (m->file.warning[0])
+        warn(s, m);
 }
 
-static int compare_cu_ranges(const void *a, const void *b)
+void symbolizer_prefetch(symbolizer *s, int module_index)
 {
-    const struct cu_range *x = a, *y = b;
-    return (x->low > y->low) - (x->low < y->low);
-}
-
-static int push_cu_range(struct module *m, size_t *capacity, struct cu_range range)
-{
-    if (m->cu_range_count == *capacity) {
-        size_t grown = *capacity ? 2 * *capacity : 64;
-        struct cu_range *ranges = realloc(m->cu_ranges, grown * sizeof *ranges);
-        if (!ranges)
-            return -1;
-        m->cu_ranges = ranges;
-        *capacity = grown;
-    }
-    m->cu_ranges[m->cu_range_count++] = range;
-    return 0;
-}
-
-/* Ranges starting at 0 are skipped: address 0 holds the ELF header, never code, so they are
- * what is left of functions the linker discarded. Out of memory stops early: the CUs left
- * out then only lack file:line. */
-static void collect_cu_ranges(struct module *m)
-{
-    size_t capacity = 0;
-    Dwarf_Die *cu = NULL;
-    Dwarf_Addr bias;
-    while ((cu = dwfl_module_nextcu(m->dwmod, cu, &bias)) != NULL) {
-        Dwarf_Addr base, low, high;
-        for (ptrdiff_t at = 0; (at = dwarf_ranges(cu, at, &base, &low, &high)) > 0;) {
-            if (low == 0 || low >= high)
-                continue;
-            if (push_cu_range(m, &capacity, (struct cu_range){low, high, cu}) < 0)
-                return;
-        }
-    }
-}
-
-static void index_cus(struct module *m)
-{
-    collect_cu_ranges(m);
-    if (m->cu_range_count)
-        qsort(m->cu_ranges, m->cu_range_count, sizeof *m->cu_ranges, compare_cu_ranges);
-}
-
-static void module_open(symbolizer *s, struct module *m)
-{
-    m->state = MODULE_UNUSABLE;
-    int fd = open_module_file(s, m);
-    Dwfl_Module *mod = fd < 0 ? NULL : report_module(s, m, fd);
-    if (mod && !build_id_matches(m, mod)) {
-        warn(s, m, "build-id differs from the traced one; " UNSYMBOLIZED);
-        mod = NULL;
-    }
-    if (!mod) {
-        dwfl_end(m->dwfl);
-        m->dwfl = NULL;
+    if (s->prefetch_over || module_index < 0 || (size_t)module_index >= s->count)
         return;
-    }
-    m->dwmod = mod;
-    m->state = MODULE_READY;
-    if (dwfl_module_getdwarf(mod, &m->dwarf_bias))
-        index_cus(m);
-    else
-        m->without_debuginfo = 1; /* common for system libraries: listed, not warned about */
+    struct module *m = &s->modules[module_index];
+    if (m->state == MODULE_UNOPENED &&
+        module_prefetch_add(&s->prefetch, module_index, m->path, m->bias, m->build_id,
+                            m->build_id_len) == 0)
+        m->state = MODULE_QUEUED;
 }
 
 /* ---- looking up one address ---- */
@@ -274,20 +171,6 @@ static const char *die_function_name(Dwarf_Die *die)
         linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
     const char *name = dwarf_diename(die);
     return linkage && (strncmp(linkage, "_Z", 2) == 0 || !name) ? linkage : name;
-}
-
-/* The CU whose ranges contain the DWARF address addr, or NULL. */
-static Dwarf_Die *find_cu(const struct module *m, Dwarf_Addr addr)
-{
-    size_t lo = 0, hi = m->cu_range_count; /* find the first range with low > addr */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->cu_ranges[mid].low <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo > 0 && addr < m->cu_ranges[lo - 1].high ? m->cu_ranges[lo - 1].cu : NULL;
 }
 
 static int is_function(Dwarf_Die *die)
@@ -387,7 +270,7 @@ static const char *symtab_name(const struct module *m, Dwarf_Addr pc)
 {
     GElf_Off offset;
     GElf_Sym sym;
-    return dwfl_module_addrinfo(m->dwmod, pc, &offset, &sym, NULL, NULL, NULL);
+    return dwfl_module_addrinfo(m->file.dwmod, pc, &offset, &sym, NULL, NULL, NULL);
 }
 
 /* Fills frames[0..count) (module and module_offset already set) for the runtime address pc,
@@ -403,7 +286,7 @@ static void describe_frames(symbolizer *s, const struct module *m, Dwarf_Die *cu
             name = symtab_name(m, pc);
         frames[i].function = intern_function(s, name);
         if (i == 0 && cu)
-            describe_line(s, cu, pc - m->dwarf_bias, &frames[0]);
+            describe_line(s, cu, pc - m->file.dwarf_bias, &frames[0]);
         else if (i > 0)
             describe_call_site(s, cu, &chain[i - 1], &frames[i]);
     }
@@ -416,9 +299,9 @@ static size_t describe_ret_addr(symbolizer *s, struct module *m, uint64_t ret_ad
                                 const sym_frame *base, sym_frame *out, size_t max)
 {
     Dwarf_Addr pc = ret_addr - 1;
-    Dwarf_Die *cu = find_cu(m, pc - m->dwarf_bias);
+    Dwarf_Die *cu = module_file_find_cu(&m->file, pc - m->file.dwarf_bias);
     Dwarf_Die *chain = NULL;
-    size_t chain_len = cu ? function_chain(cu, pc - m->dwarf_bias, &chain) : 0;
+    size_t chain_len = cu ? function_chain(cu, pc - m->file.dwarf_bias, &chain) : 0;
     size_t count = chain_len ? chain_len : 1;
     struct cached_chain *c = malloc(sizeof *c + count * sizeof c->frames[0]);
     sym_frame *frames = c ? c->frames : out;
@@ -450,8 +333,8 @@ size_t symbolizer_lookup_inline(symbolizer *s, int module_index, uint64_t ret_ad
     struct module *m = &s->modules[module_index];
     out[0].module = m->path;
     out[0].module_offset = ret_addr - m->bias;
-    if (m->state == MODULE_UNOPENED)
-        module_open(s, m);
+    if (m->state != MODULE_READY && m->state != MODULE_UNUSABLE)
+        module_settle(s, m);
     if (m->state != MODULE_READY)
         return 1;
     struct cached_chain *c;
@@ -543,7 +426,7 @@ size_t symbolizer_modules_without_debuginfo(const symbolizer *s, const char **pa
 {
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
-        if (s->modules[i].without_debuginfo) {
+        if (s->modules[i].state == MODULE_READY && s->modules[i].file.without_debuginfo) {
             if (n < max)
                 paths[n] = s->modules[i].path;
             n++;
@@ -563,8 +446,7 @@ static void module_free(struct module *m)
         HASH_DEL(m->cache, c);
         free(c);
     }
-    free(m->cu_ranges);
-    dwfl_end(m->dwfl);
+    module_file_close(&m->file);
     free(m->path);
     free(m->build_id);
 }
@@ -573,6 +455,7 @@ void symbolizer_free(symbolizer *s)
 {
     if (!s)
         return;
+    end_prefetch(s);
     for (size_t i = 0; i < s->count; i++)
         module_free(&s->modules[i]);
     free(s->modules);

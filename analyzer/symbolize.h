@@ -1,12 +1,13 @@
 /* Offline symbolization of the traced process's return addresses with libdw (elfutils).
  * The report code registers the trace's module map once (path, load bias, runtime range,
  * GNU build-id), then asks for one return address at a time (one frame, or the frames of its
- * inlined calls). Each module file is opened lazily, at its first lookup, and only ever read
- * as ELF. A module whose file is missing, not ELF, or whose build-id differs from the
+ * inlined calls). Each module file is opened at its first lookup, or earlier in a background
+ * thread when the caller asks for it (symbolizer_prefetch), and only ever read as ELF. A module whose file is missing, not ELF, or whose build-id differs from the
  * recorded one yields frames with only `module` set, and one warning on stderr. Separate
  * debug files are found by build-id under /usr/lib/debug; the network (debuginfod) is never
  * used. Results are cached per address and all returned strings stay valid until
- * symbolizer_free. Not thread-safe: one symbolizer per thread. */
+ * symbolizer_free. Not thread-safe: one symbolizer per thread (its prefetching thread is its
+ * own business). */
 #ifndef LEAKSHIM_SYMBOLIZE_H
 #define LEAKSHIM_SYMBOLIZE_H
 
@@ -31,6 +32,12 @@ void symbolizer_free(symbolizer *s);
  * executed. */
 int symbolizer_add_module(symbolizer *s, const char *path, uint64_t bias, uint64_t start, uint64_t end,
                           const uint8_t *build_id, size_t build_id_len);
+
+/* Starts opening module `module_index` in the background (module_prefetch.h), so that its
+ * first lookup finds it open; what lookups return and warn is the same either way. Does
+ * nothing once a lookup was made (modules are then opened at their first lookup), nor for a
+ * module already open or queued. */
+void symbolizer_prefetch(symbolizer *s, int module_index);
 
 /* Symbolizes the return address `ret_addr` that lies in module `module_index`: looks up
  * ret_addr - 1 (the call instruction), so that `line` is the line of the call. When that

@@ -5,6 +5,8 @@
  * up. */
 #include "trace_reader.h"
 
+#include "chunk_prefetch.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -127,6 +129,7 @@ static enum trace_status start(struct trace_reader *r)
 
 int trace_reader_resume(struct trace_reader *r, int follow, uint64_t limit)
 {
+    chunk_prefetch_wait(r->prefetch); /* the buffer is read again */
     if (r->fd < 0 || lseek(r->fd, (off_t)r->records_end, SEEK_SET) < 0) {
         fail(r, TRACE_INVALID, "cannot read again: %s", r->fd < 0 ? "not a file" : strerror(errno));
         return -1;
@@ -194,6 +197,8 @@ void trace_reader_open_records(struct trace_reader *r, const void *data, size_t 
 
 void trace_reader_close(struct trace_reader *r)
 {
+    chunk_prefetch_free(r->prefetch); /* first: its job may read the buffer */
+    r->prefetch = NULL;
     if (r->fd >= 0)
         close(r->fd);
     free(r->owned);
@@ -476,6 +481,32 @@ static enum trace_status bad_chunk(struct trace_reader *r, uint64_t offset, cons
     return fail_at(r, TRACE_INVALID, offset, "chunk does not decode: %s", why);
 }
 
+/* Called as the reader enters a chunk, on the file's bytes after it: reads on until the next
+ * record is in the buffer whole (if the file holds it whole), and when it is a chunk, starts
+ * decompressing it in the background (chunk_prefetch.h). The file's bytes then stay where
+ * they are until leave_chunk, since fill() leaves them alone while a chunk is read. Reading
+ * ahead changes nothing else: a read error or the end of the file still shows only where the
+ * bytes run out. Follow mode is left out: there the bytes after a chunk may be read again. */
+static void prefetch_next_chunk(struct trace_reader *r)
+{
+    if (r->follow || fill(r, 1 + VARINT_MAX_LEN) < 2 || r->buf[r->buf_pos] != TRACE_REC_CHUNK)
+        return;
+    const uint8_t *p = r->buf + r->buf_pos + 1, *end = r->buf + r->buf_len;
+    uint64_t len, content_len;
+    if (varint_get(&p, end, &len) < 0 || len > TRACE_MAX_RECORD_LEN)
+        return;
+    size_t header = (size_t)(p - (r->buf + r->buf_pos));
+    if (fill(r, header + (size_t)len) < header + len)
+        return;
+    const uint8_t *frame = r->buf + r->buf_pos + header, *frame_end = frame + len;
+    if (varint_get(&frame, frame_end, &content_len) < 0 || content_len == 0 ||
+        content_len > TRACE_MAX_CHUNK_CONTENT)
+        return;
+    chunk_prefetch_start(&r->prefetch, r->buf_offset + r->buf_pos, frame,
+                         (size_t)(frame_end - frame), (size_t)content_len,
+                         TRACE_MAX_CHUNK_CONTENT + TRACE_READER_SLACK);
+}
+
 /* Decompresses the CHUNK at `offset` (its payload in c) and switches to reading its content. */
 static enum trace_status enter_chunk(struct trace_reader *r, uint64_t offset, struct cursor *c)
 {
@@ -488,13 +519,17 @@ static enum trace_status enter_chunk(struct trace_reader *r, uint64_t offset, st
         if (!r->chunk || !r->dctx)
             return fail_at(r, TRACE_INVALID, offset, "out of memory");
     }
-    size_t got = ZSTD_decompressDCtx(r->dctx, r->chunk, content_len, c->p, (size_t)(c->end - c->p));
-    if (ZSTD_isError(got))
-        return bad_chunk(r, offset, ZSTD_getErrorName(got));
-    if (got != content_len)
-        return bad_chunk(r, offset, "content shorter than its length");
+    size_t frame_len = (size_t)(c->end - c->p);
+    if (!chunk_prefetch_take(r->prefetch, offset, frame_len, content_len, &r->chunk)) {
+        size_t got = ZSTD_decompressDCtx(r->dctx, r->chunk, content_len, c->p, frame_len);
+        if (ZSTD_isError(got))
+            return bad_chunk(r, offset, ZSTD_getErrorName(got));
+        if (got != content_len)
+            return bad_chunk(r, offset, "content shorter than its length");
+    }
     memset(r->chunk + content_len, 0, TRACE_READER_SLACK);
     r->records_end = r->buf_offset + r->buf_pos;
+    prefetch_next_chunk(r);
     r->file = (struct trace_reader_view){r->buf, r->buf_len, r->buf_pos, r->buf_offset, r->at_eof};
     r->buf = r->chunk;
     r->buf_len = content_len;
@@ -508,6 +543,7 @@ static enum trace_status enter_chunk(struct trace_reader *r, uint64_t offset, st
 
 static void leave_chunk(struct trace_reader *r)
 {
+    chunk_prefetch_wait(r->prefetch); /* the file's bytes may move from now on */
     r->buf = r->file.buf;
     r->buf_len = r->file.buf_len;
     r->buf_pos = r->file.buf_pos;

@@ -22,6 +22,9 @@
  * TRACE_MAX_CHUNK_CONTENT bytes, allocated at the first one, and their records are returned
  * one by one like plain ones; a chunk's content is decoded in place like the file's bytes. A
  * follower's limit falls between chunks (the writer publishes its length after whole appends).
+ * While the records of one chunk are returned, a background thread decompresses the next one
+ * when it is already in the read buffer (chunk_prefetch.h); what is returned, errors
+ * included, is the same as without it.
  *
  * Used by replay (report, check, timeline), leakshim watch and the fuzz target. */
 #ifndef LEAKSHIM_TRACE_READER_H
@@ -103,6 +106,8 @@ struct trace_reader_view {
     int at_eof;
 };
 
+struct chunk_prefetch;
+
 struct trace_reader {
     int fd;               /* -1 for memory input */
     const char *path;
@@ -121,6 +126,7 @@ struct trace_reader {
     uint64_t chunk_offset; /* file offset of the chunk being read */
     uint8_t *chunk;        /* content buffer, with TRACE_READER_SLACK bytes after it */
     void *dctx;            /* zstd's decompression context */
+    struct chunk_prefetch *prefetch; /* decompresses the next chunk meanwhile, or NULL */
     uint16_t version;
     char error[512];
 };

@@ -1,8 +1,10 @@
 /* Times the phases of `leakshim report` apart on one trace: reading and replaying the
  * records (replay_file, best of N runs, with the file in the page cache), then building and
  * symbolizing the suspects once (suspects_build, where libdw opens the modules' debug
- * information). Prints the events, the time per event and the phases in milliseconds. Built
- * by bench/run.py against the analyzer's objects; used to find where the analysis time goes.
+ * information, unless the prefetching thread opened them during the replay). Prints the
+ * events, the time per event and the phases in milliseconds. Built against the analyzer's
+ * objects as bench/README.md ("Analysis time") says; used to find where the analysis time
+ * goes.
  *
  *     build/bench/replay_time TRACE [RUNS] */
 #include <stdio.h>
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
     }
     double t0 = now_ms();
     struct suspect_list list;
-    if (suspects_build(&r, 10, &list) < 0) {
+    if (suspects_build(&r, 0, ORDER_SCORE, 0, &list) < 0) {
         fprintf(stderr, "replay_time: out of memory\n");
         return 1;
     }

@@ -541,6 +541,55 @@ static void test_unusable_files_warn_once_each(void **state)
     symbolizer_free(s);
 }
 
+/* Modules opened ahead in the background give the same frames, and each warns only at its own
+ * first lookup, as it would opened there. */
+static void test_prefetched_modules_as_if_opened_at_lookup(void **state)
+{
+    (void)state;
+    int line;
+    void *ret = plain_call_site(&line);
+    struct module_desc self;
+    describe_module_of(ret, &self);
+    const char *gone = "/nonexistent-leakshim-test/libgone.so.1";
+    symbolizer *s = symbolizer_new();
+    int missing = symbolizer_add_module(s, gone, 0x10000, 0x10000, 0x20000, NULL, 0);
+    int index = add_described(s, &self);
+    struct stderr_capture c;
+    stderr_capture_begin(&c);
+    symbolizer_prefetch(s, missing);
+    symbolizer_prefetch(s, index);
+    symbolizer_prefetch(s, index); /* queued once */
+    symbolizer_prefetch(s, -1);    /* a frame no module covers */
+    sym_frame f;
+    symbolizer_lookup(s, index, (uintptr_t)ret, &f);
+    char *before = stderr_capture_end(&c);
+    assert_own_call_site(&f, "plain_call_site", line);
+    assert_string_equal(before, "");
+    assert_int_equal(symbolizer_warnings(s), 0);
+    stderr_capture_begin(&c);
+    symbolizer_lookup(s, missing, 0x10010, &f);
+    char *after = stderr_capture_end(&c);
+    assert_unsymbolized(&f, gone);
+    assert_string_equal(after, "leakshim: warning: /nonexistent-leakshim-test/libgone.so.1: "
+                               "cannot be opened (No such file or directory); " UNSYMBOLIZED "\n");
+    assert_int_equal(symbolizer_warnings(s), 1);
+    free(before);
+    free(after);
+    symbolizer_free(s);
+}
+
+/* A symbolizer freed while its prefetcher still has modules queued, none looked up. */
+static void test_prefetch_without_lookup(void **state)
+{
+    (void)state;
+    struct module_desc self;
+    describe_module_of((void *)test_prefetch_without_lookup, &self);
+    symbolizer *s = symbolizer_new();
+    symbolizer_prefetch(s, add_described(s, &self));
+    assert_int_equal(symbolizer_warnings(s), 0);
+    symbolizer_free(s);
+}
+
 static void test_find_module_prefers_most_recent(void **state)
 {
     (void)state;
@@ -737,6 +786,8 @@ int main(void)
         cmocka_unit_test(test_build_id_mismatch_warns_once),
         cmocka_unit_test(test_missing_file_warns_once),
         cmocka_unit_test(test_unusable_files_warn_once_each),
+        cmocka_unit_test(test_prefetched_modules_as_if_opened_at_lookup),
+        cmocka_unit_test(test_prefetch_without_lookup),
         cmocka_unit_test(test_find_module_prefers_most_recent),
         cmocka_unit_test(test_module_info_as_registered),
         cmocka_unit_test(test_lookup_without_module),

@@ -740,6 +740,19 @@ static void test_chunks(void **state)
         }
         release(&t);
     }
+    /* the second chunk's frame corrupt: decompressed ahead while the first chunk is read, it
+       fails there, and the reader says so at the chunk as before */
+    struct bytes flipped = {0};
+    add_raw(&flipped, b.data, b.len);
+    flipped.data[(c2 + e) / 2] ^= 0x40;
+    open_bytes(&r, &flipped, TRACE_OK);
+    for (int i = 0; i < 3; i++)
+        next_expect(&r, TRACE_OK, NULL);
+    char at_c2[32];
+    snprintf(at_c2, sizeof at_c2, "offset %zu", c2);
+    next_expect(&r, TRACE_INVALID, at_c2, "chunk does not decode", NULL);
+    trace_reader_close(&r);
+    release(&flipped);
     release(&b);
 
     /* corrupt contents: a cut record, a chunk in a chunk, another length than declared */
