@@ -26,6 +26,13 @@ static inline uint64_t atomic_fetch_add_relaxed_u64(_Atomic uint64_t *p, uint64_
 {
     return atomic_fetch_add_explicit(p, v, memory_order_relaxed);
 }
+/* Sets *p to `desired` if it holds *expected (1), else loads it into *expected (0). */
+static inline int atomic_cas_weak_relaxed_u64(_Atomic uint64_t *p, uint64_t *expected,
+                                              uint64_t desired)
+{
+    return atomic_compare_exchange_weak_explicit(p, expected, desired, memory_order_relaxed,
+                                                 memory_order_relaxed);
+}
 static inline int atomic_load_acquire_int(const _Atomic int *p)
 {
     return atomic_load_explicit(p, memory_order_acquire);

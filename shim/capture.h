@@ -26,6 +26,10 @@
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
 extern const char __etext[] __attribute__((visibility("hidden")));
 
+/* Set on a thread while it is inside the unwinder: a signal handler that interrupted it must
+ * not unwind on the same thread (libunwind's per-thread cache may be half updated). */
+extern __thread int capture_busy __attribute__((tls_model("initial-exec")));
+
 /* Prepares libunwind (per-thread caches). Call once, from the shim's initialization. */
 void capture_init(void);
 
@@ -36,7 +40,11 @@ void capture_init(void);
 static inline __attribute__((always_inline)) unsigned capture_stack(void **buf, unsigned max_depth,
                                                                     unsigned *first)
 {
+    capture_busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int n = unw_backtrace(buf, (int)(max_depth + CAPTURE_SKIP_MAX));
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    capture_busy = 0;
     if (n < 0)
         n = 0;
     int i = 0;

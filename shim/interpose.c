@@ -26,8 +26,27 @@
 static inline __attribute__((always_inline)) void *allocated(void *p, size_t size)
 {
     if (p && shim_recording())
-        record_alloc(p, size);
+        record_alloc(p, size, 0);
     shim_guard--;
+    return p;
+}
+
+/* For a hook entered while this thread is already inside the shim (guard.h): 1 when its event
+ * is a signal handler's that interrupted a hook, to be recorded as a nested event (record.h);
+ * 0 for the shim's own allocations. */
+static inline int records_nested(void)
+{
+    return !shim_guard_internal() && shim_is_recording();
+}
+
+/* allocated() for a hook entered under another hook's guard. Inlined into the hook, so that
+ * __builtin_return_address(0) is the hook's. */
+static inline __attribute__((always_inline)) void *nested_allocated(void *p, size_t size)
+{
+    if (p && records_nested()) {
+        record_nested_caller = __builtin_return_address(0);
+        record_alloc(p, size, 1);
+    }
     return p;
 }
 
@@ -38,7 +57,7 @@ EXPORT void *malloc(size_t size)
     if (!real_alloc_ready())
         return bootstrap_alloc(size, 16);
     if (shim_guard)
-        return real.malloc(size);
+        return nested_allocated(real.malloc(size), size);
     shim_guard++;
     return allocated(real.malloc(size), size);
 }
@@ -52,12 +71,14 @@ EXPORT void free(void *p)
     if (!p || bootstrap_owns(p) || !real_alloc_ready()) /* a block freed inside dlsym is kept */
         return;
     if (shim_guard) {
+        if (records_nested())
+            record_free(p, 1);
         real.free(p);
         return;
     }
     shim_guard++;
     if (shim_recording())
-        record_free(p);
+        record_free(p, 0);
     real.free(p);
     shim_guard--;
 }
@@ -71,7 +92,7 @@ EXPORT void *calloc(size_t n, size_t size)
     if (!real_alloc_ready())
         return overflow ? NULL : bootstrap_alloc(bytes, 16);
     if (shim_guard)
-        return real.calloc(n, size);
+        return nested_allocated(real.calloc(n, size), bytes);
     shim_guard++;
     void *p = real.calloc(n, size);
     return allocated(p, p ? n * size : 0);
@@ -88,24 +109,45 @@ static void *realloc_from_arena(void *old, size_t size)
     return p;
 }
 
-/* realloc and reallocarray once the arguments are known not to overflow: `size` is the
- * product. The record is reserved before the real call (record.h explains why). */
-static void *traced_realloc(void *old, size_t size, size_t n, size_t elem, int array)
+static inline void *real_realloc(void *old, size_t size, size_t n, size_t elem, int array)
 {
-    shim_guard++;
+    return array ? real.reallocarray(old, n, elem) : real.realloc(old, size);
+}
+
+/* realloc and reallocarray, recorded (the guard set, the shim recording). The record is
+ * reserved before the real call (record.h explains why). */
+static void *recorded_realloc(void *old, size_t size, size_t n, size_t elem, int array,
+                              int nested)
+{
     void *p;
-    if (!shim_recording()) {
-        p = array ? real.reallocarray(old, n, elem) : real.realloc(old, size);
-        shim_guard--;
+    if (!old) {
+        p = array ? real.reallocarray(NULL, n, elem) : real.malloc(size);
+        if (p)
+            record_alloc(p, size, nested);
         return p;
     }
-    if (!old)
-        return allocated(array ? real.reallocarray(NULL, n, elem) : real.malloc(size), size);
     struct pending_realloc pending;
-    int recording = record_realloc_begin(&pending, old, size);
-    p = array ? real.reallocarray(old, n, elem) : real.realloc(old, size);
+    int recording = record_realloc_begin(&pending, old, size, nested);
+    p = real_realloc(old, size, n, elem, array);
     if (recording)
         record_realloc_end(&pending, old, p, size);
+    return p;
+}
+
+/* realloc and reallocarray once the arguments are known not to overflow: `size` is the
+ * product. Inlined into the hook, as nested_allocated. */
+static inline __attribute__((always_inline)) void *traced_realloc(void *old, size_t size, size_t n,
+                                                                  size_t elem, int array)
+{
+    if (shim_guard) {
+        if (!records_nested())
+            return real_realloc(old, size, n, elem, array);
+        record_nested_caller = __builtin_return_address(0);
+        return recorded_realloc(old, size, n, elem, array, 1);
+    }
+    shim_guard++;
+    void *p = shim_recording() ? recorded_realloc(old, size, n, elem, array, 0)
+                               : real_realloc(old, size, n, elem, array);
     shim_guard--;
     return p;
 }
@@ -116,8 +158,6 @@ EXPORT void *realloc(void *old, size_t size)
         return old ? realloc_from_arena(old, size) : bootstrap_alloc(size, 16);
     if (old && bootstrap_owns(old))
         return realloc_from_arena(old, size);
-    if (shim_guard)
-        return real.realloc(old, size);
     return traced_realloc(old, size, size, 1, 0);
 }
 
@@ -132,7 +172,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
         }
         return realloc(old, bytes);
     }
-    if (shim_guard || overflow) /* an overflow fails with ENOMEM: nothing to record */
+    if (overflow) /* fails with ENOMEM: nothing to record */
         return real.reallocarray(old, n, size);
     return traced_realloc(old, bytes, n, size, 1);
 }
@@ -143,8 +183,11 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
         *out = bootstrap_alloc(size, alignment);
         return *out ? 0 : ENOMEM;
     }
-    if (shim_guard)
-        return real.posix_memalign(out, alignment, size);
+    if (shim_guard) {
+        int err = real.posix_memalign(out, alignment, size);
+        nested_allocated(err ? NULL : *out, size);
+        return err;
+    }
     shim_guard++;
     int err = real.posix_memalign(out, alignment, size);
     allocated(err ? NULL : *out, size);
@@ -158,7 +201,7 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
         if (!real_alloc_ready())                                                                         \
             return bootstrap;                                                                 \
         if (shim_guard)                                                                       \
-            return real.name args;                                                            \
+            return nested_allocated(real.name args, size);                                    \
         shim_guard++;                                                                         \
         return allocated(real.name args, size);                                               \
     }
@@ -185,9 +228,9 @@ EXPORT size_t malloc_usable_size(void *p)
 EXPORT int dlclose(void *handle)
 {
     if (!shim_guard) {
-        shim_guard++;
+        shim_guard += SHIM_GUARD_INTERNAL;
         writer_sync();
-        shim_guard--;
+        shim_guard -= SHIM_GUARD_INTERNAL;
     }
     static int (*real_dlclose)(void *);
     if (!real_dlclose)

@@ -90,7 +90,9 @@ int shim_start_slow(void)
     for (;;) {
         int expected = SHIM_UNINIT;
         if (atomic_compare_exchange_strong(&shim_state, &expected, SHIM_STARTING)) {
+            shim_guard += SHIM_GUARD_INTERNAL; /* what starting allocates is the shim's */
             int s = start();
+            shim_guard -= SHIM_GUARD_INTERNAL;
             atomic_store_explicit(&shim_state, s, memory_order_release);
             return s == SHIM_RECORDING;
         }
@@ -102,9 +104,9 @@ int shim_start_slow(void)
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
-    shim_guard++;
+    shim_guard += SHIM_GUARD_INTERNAL;
     shim_recording(); /* a program that never allocates still leaves a trace */
-    shim_guard--;
+    shim_guard -= SHIM_GUARD_INTERNAL;
 }
 
 static int recording_here(void)
@@ -114,38 +116,38 @@ static int recording_here(void)
 
 void shim_finish_trace(void)
 {
-    shim_guard++;
+    shim_guard += SHIM_GUARD_INTERNAL;
     int expected = SHIM_RECORDING;
     if (getpid() == recording_pid &&
         atomic_compare_exchange_strong(&shim_state, &expected, SHIM_OFF))
         writer_stop();
-    shim_guard--;
+    shim_guard -= SHIM_GUARD_INTERNAL;
 }
 
 void shim_flush_trace(void)
 {
-    shim_guard++;
+    shim_guard += SHIM_GUARD_INTERNAL;
     if (recording_here())
         writer_sync();
-    shim_guard--;
+    shim_guard -= SHIM_GUARD_INTERNAL;
 }
 
 void shim_before_exec(void)
 {
-    shim_guard++;
+    shim_guard += SHIM_GUARD_INTERNAL;
     if (recording_here()) {
         record_marker(EVENT_EXEC);
         writer_sync();
     }
-    shim_guard--;
+    shim_guard -= SHIM_GUARD_INTERNAL;
 }
 
 void shim_exec_failed(void)
 {
-    shim_guard++;
+    shim_guard += SHIM_GUARD_INTERNAL;
     if (recording_here())
         record_marker(EVENT_EXEC_FAILED);
-    shim_guard--;
+    shim_guard -= SHIM_GUARD_INTERNAL;
 }
 
 __attribute__((destructor)) static void shim_destructor(void)

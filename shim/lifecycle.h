@@ -32,6 +32,13 @@ void shim_flush_trace(void);   /* abort: drain, leave the trace marked unfinishe
 void shim_before_exec(void);   /* exec: mark the trace's end, drain; recording goes on */
 void shim_exec_failed(void);   /* exec returned: mark that the process goes on */
 
+/* True while this process records, without starting anything (for nested hooks, record.h). */
+static inline int shim_is_recording(void)
+{
+    return atomic_load_explicit(&shim_state, memory_order_acquire) == SHIM_RECORDING &&
+           atomic_load_explicit(shim_fork_sentinel, memory_order_relaxed);
+}
+
 /* True when hooks should record. Call with the re-entrancy guard set. */
 static inline int shim_recording(void)
 {

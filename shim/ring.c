@@ -103,6 +103,19 @@ uint64_t ring_reserve(struct ring *r, uint32_t nwords)
     }
 }
 
+int ring_try_reserve(struct ring *r, uint32_t nwords, uint64_t *pos)
+{
+    uint64_t head = atomic_load_relaxed_u64(&r->head);
+    do {
+        if (head + nwords - refresh_view(r) > r->capacity) {
+            ring_wake_consumer(r);
+            return 0;
+        }
+    } while (!atomic_cas_weak_relaxed_u64(&r->head, &head, head + nwords));
+    *pos = head;
+    return 1;
+}
+
 void ring_commit(struct ring *r, uint64_t pos, uint64_t header)
 {
     atomic_store_release_u64(&r->words[pos & r->mask], header); /* (B) pairs with (C) */

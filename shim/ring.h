@@ -25,7 +25,8 @@
  * free, and another thread records the allocation that reuses the address after the real malloc
  * returned it, the free's record precedes the allocation's in the ring.
  *
- * Full ring: producers wait (spin, then yield, then sleep briefly) and never drop a record.
+ * Full ring: producers wait (spin, then yield, then sleep briefly) and never drop a record;
+ * only ring_try_reserve, which takes its place by compare-and-swap, gives up instead.
  * Empty ring: the consumer sleeps on a futex with a timeout; a producer that finds the ring a
  * quarter full while the consumer sleeps wakes it, and so does one that finds it full.
  *
@@ -83,6 +84,11 @@ void ring_destroy(struct ring *r);
 /* Reserves `nwords` (1..RING_MAX_RECORD_WORDS) and returns the position of the record's
  * header. Waits while the ring is full. */
 uint64_t ring_reserve(struct ring *r, uint32_t nwords);
+
+/* Reserves `nwords` only if the ring has room for them now: returns 1 with the position in
+ * *pos, or 0, reserving nothing. Never waits: for a signal handler that interrupted a producer,
+ * which may hold the very record the consumer waits for. */
+int ring_try_reserve(struct ring *r, uint32_t nwords, uint64_t *pos);
 
 /* Writes payload word `index` (1..nwords-1) of the record reserved at `pos`. */
 static inline void ring_put(struct ring *r, uint64_t pos, uint32_t index, uint64_t value)

@@ -101,7 +101,7 @@ enum trace_mark_origin {
 #define TRACE_STACK_UNKNOWN 0xffffffffu
 
 enum trace_lost_cause {
-    TRACE_LOST_RECURSION = 1, /* an allocation inside the shim's own hook (e.g. a signal handler) */
+    TRACE_LOST_RECURSION = 1, /* a signal handler's event, nested in a hook, found the ring full */
     TRACE_LOST_OUTPUT = 2,    /* the trace file could not be extended */
     TRACE_LOST_SAMPLED_SET = 3, /* a sampled block the shim could not follow (its set was full):
                                    neither its allocation nor its free is in the trace */

@@ -25,6 +25,7 @@
 #include "guard.h"
 #include "log.h"
 #include "modules.h"
+#include "record.h"
 #include "resident.h"
 #include "sampled_heap.h"
 #include "sampler.h"
@@ -87,8 +88,9 @@ static struct {
        differ from an escalation decision until the first event made in the new mode), and
        the losses already reported */
     uint64_t trace_period, mode_period;
-    uint64_t sampled_set_losses;
     struct escalation_rule escalation;
+    /* the losses already reported, by cause (sampled set, nested hooks) */
+    uint64_t sampled_set_losses, nested_losses;
 } w;
 
 static uint64_t now_ns(clockid_t clock)
@@ -195,12 +197,36 @@ static void emit_signal_marks(unsigned n)
 /* Between ring records: the marks that signals asked for, and the heap sample when due. */
 static void sampling_at_sample(uint64_t t);
 
+/* A LOST record for the events of `cause` lost since the last one (`*reported` of `count`). */
+static void emit_lost(unsigned cause, uint64_t count, uint64_t *reported)
+{
+    if (count <= *reported)
+        return;
+    struct payload p;
+    p.len = 0;
+    put_u64(&p, cause);
+    put_u64(&p, count - *reported);
+    emit(TRACE_REC_LOST, &p);
+    *reported = count;
+}
+
+/* The losses the producers counted since the last report: with every heap sample, and before
+ * the trace ends (at exit or exec), so that none goes unsaid. */
+static void emit_losses(void)
+{
+    emit_lost(TRACE_LOST_SAMPLED_SET, atomic_load_explicit(&sampler_lost, memory_order_relaxed),
+              &w.sampled_set_losses);
+    emit_lost(TRACE_LOST_RECURSION, atomic_load_explicit(&record_nested_lost, memory_order_relaxed),
+              &w.nested_losses);
+}
+
 static void emit_periodic(void)
 {
     emit_signal_marks(atomic_load_explicit(&w.mark_signals, memory_order_relaxed));
     uint64_t t = trace_time_ns();
     if (t >= w.next_sample_ns) {
         emit_sample(t);
+        emit_losses();
         sampling_at_sample(t);
         w.next_sample_ns = t - t % w.sample_interval_ns + w.sample_interval_ns;
     }
@@ -426,22 +452,13 @@ static void sampling_start(const struct shim_options *options)
     emit_sampling(sampler.period);
 }
 
-/* A heap sample was written: reports the blocks the sampler could not follow, and applies the
- * escalation rule to the estimated live heap. A decision switches the producers at once; the
- * trace follows at the first event they record in the new mode (sampling_before_event). */
+/* A heap sample was written: applies the escalation rule to the estimated live heap. A
+ * decision switches the producers at once; the trace follows at the first event they record in
+ * the new mode (sampling_before_event). */
 static void sampling_at_sample(uint64_t t)
 {
     if (!sampler.period)
         return;
-    uint64_t losses = atomic_load_explicit(&sampler_lost, memory_order_relaxed);
-    if (losses > w.sampled_set_losses) {
-        struct payload p;
-        p.len = 0;
-        put_u64(&p, TRACE_LOST_SAMPLED_SET);
-        put_u64(&p, losses - w.sampled_set_losses);
-        emit(TRACE_REC_LOST, &p);
-        w.sampled_set_losses = losses;
-    }
     enum escalation_step step = escalation_rule_observe(&w.escalation, t, sampled_heap_bytes());
     if (step == ESCALATION_KEEP)
         return;
@@ -546,6 +563,7 @@ static void encode_event(const uint64_t *rec)
         break;
     case EVENT_EXEC:
         emit_sample(trace_time_ns()); /* the image's heap as it ends */
+        emit_losses();
         emit(TRACE_REC_EXEC, &p);
         staging_flush();
         tracefile_trim(&w.file); /* a replaced image leaves no reserved space ... */
@@ -615,7 +633,7 @@ static unsigned drain(void)
 static void *writer_main(void *arg)
 {
     (void)arg;
-    shim_guard = 1;
+    shim_guard = SHIM_GUARD_INTERNAL;
     uint64_t stalled_since = 0;
     for (;;) {
         if (drain()) {
@@ -755,6 +773,7 @@ void writer_stop(void)
     ring_wake_consumer(&writer_ring);
     pthread_join(w.thread, NULL);
     emit_sample(trace_time_ns()); /* the time line's last point: the heap at exit */
+    emit_losses();
     struct payload p;
     p.len = 0;
     put_u64(&p, w.events);

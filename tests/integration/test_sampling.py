@@ -122,6 +122,21 @@ def test_fork_under_sampling_keeps_each_process_exact(t):
                                    "parent_before_fork": (0, 0)})
 
 
+def test_set_losses_are_reported_to_the_end(t):
+    """Picked blocks that the set of sampled blocks cannot hold are left out of the trace and
+    counted as lost events, also those lost after the last heap sample (the interval here is an
+    hour: the only samples are the first and the one at exit): every leaked block is either in
+    the report or among the lost events."""
+    exe = t.build("sampled_set_full.c")
+    r = t.run_ok([exe, "300000"], env={"LEAKSHIM_SAMPLE": "1", "LEAKSHIM_INTERVAL": "3600s"},
+                 timeout=120)
+    rep = t.report(r.traces[0])
+    t.eq(rep["process"]["complete"], True, "process.complete")
+    lost = rep["summary"]["lost_events"]
+    t.check(lost > 0, "no block was lost: the set held 300,000 small blocks (the test proves nothing)")
+    t.eq(lib.leaked(rep, "set_full_leak")[1] + lost, 300000, "leaked blocks + lost events")
+
+
 def test_escalation_names_the_leak_exactly(t):
     """tests/programs/escalate_leak.c churns steadily for 2 s, marks "leak-start", then leaks
     40 blocks a millisecond (block i: 512 + i % 4096 bytes) for 2.5 s. Sampled at 512 KiB with

@@ -11,11 +11,13 @@
  *       sigwait()s for SIGTERM. Prints "ready" once all run; when SIGTERM arrives the workers
  *       stop, main leaks sw_main_leak 64 B, prints "clean exit after SIGTERM" and returns 0.
  *   life_signals alarm SECONDS
- *       a SIGALRM handler (setitimer every 100 us) mallocs and frees 48 bytes; main runs
+ *       a SIGALRM handler (setitimer every 100 us) mallocs and frees 48 bytes, then frees the
+ *       next of POOL_BLOCKS blocks of 64 bytes that main allocated first (pool_leak) and leaks
+ *       a block of 64 bytes in their place (handler_leak), while there are any; main runs
  *       malloc(32)/free for SECONDS and calls alarm_main_leak (16 B) every 1000 rounds. Sizes
  *       are chosen so that, after a warm-up, glibc serves the handler from its per-thread cache
  *       (the handler would otherwise risk glibc's own arena lock: that is glibc's limit, not
- *       the shim's). Prints "leaks=N alarms=M".
+ *       the shim's). Prints "leaks=N alarms=M swapped=K" (K pool blocks freed and replaced).
  *   life_signals sigchld SECONDS
  *       SIGCHLD handler without SA_RESTART reaps children; a thread forks children that _exit
  *       at once, without pause; main allocates heavily for SECONDS, leaking chld_leak 24 B every
@@ -156,7 +158,12 @@ static int sigwaiting(void)
 
 /* --- SIGALRM at high frequency ------------------------------------------------------------- */
 
-static volatile sig_atomic_t alarms;
+static volatile sig_atomic_t alarms, swapped;
+#define POOL_BLOCKS 40000
+static void *pool[POOL_BLOCKS];
+
+NOINLINE void *pool_leak(void) { return malloc(64); }
+NOINLINE void handler_leak(void) { sink = malloc(64); }
 
 static void on_alarm(int sig)
 {
@@ -167,6 +174,11 @@ static void on_alarm(int sig)
         p[0] = 1;
         free(p);
     }
+    if (swapped < POOL_BLOCKS) {
+        free(pool[swapped]);
+        swapped++;
+        handler_leak();
+    }
     alarms++;
     errno = saved;
 }
@@ -176,6 +188,8 @@ static int alarming(double seconds)
     /* warm up: both sizes have a block in this thread's cache */
     free(malloc(48));
     free(malloc(32));
+    for (int i = 0; i < POOL_BLOCKS; i++)
+        pool[i] = pool_leak();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
@@ -200,7 +214,7 @@ static int alarming(double seconds)
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
     signal(SIGALRM, SIG_IGN);
-    printf("leaks=%ld alarms=%ld\n", leaks, (long)alarms);
+    printf("leaks=%ld alarms=%ld swapped=%ld\n", leaks, (long)alarms, (long)swapped);
     return 0;
 }
 
