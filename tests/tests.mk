@@ -12,7 +12,7 @@ TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TEST_CFLAGS = $(ALL_CFLAGS) -Ishim -Ianalyzer -Itests/unit -pthread
 
 # The shim's parts that do not interpose anything, for unit tests of the writer and ring.
-SHIM_TESTABLE := compress escalation guard high_fd log modules options resident ring \
+SHIM_TESTABLE := capture compress escalation guard high_fd log modules options record resident ring \
                  sampled_heap sampler seen_stacks staging tracefile writer
 SAN_SHIM_OBJ  := $(SHIM_TESTABLE:%=$(BUILD)/san/shim/%.o)
 SAN_ANALYZER_OBJ := $(ANALYZER_LIB_OBJ:$(BUILD)/%=$(BUILD)/san/%)
