@@ -25,6 +25,7 @@ int replay_init(struct replay *r)
     live_map_init(&r->sampling.weights);
     series_clock_init(&r->clock);
     r->window.opened = 1;
+    r->unknown_stack.canonical = TRACE_STACK_UNKNOWN;
     r->sym = symbolizer_new();
     return r->sym ? 0 : -1;
 }
@@ -61,6 +62,7 @@ void replay_free(struct replay *r)
         series_free(&r->stacks[i].series);
     }
     free(r->stacks);
+    stack_merge_free(&r->merge);
     series_free(&r->unknown_stack.series);
     series_free(&r->heap_series);
     timeline_free(&r->timeline);
@@ -105,6 +107,13 @@ static int add_stack(struct replay *r, const struct trace_record *rec)
         if (r->prefetch_modules)
             symbolizer_prefetch(r->sym, s->modules[i]); /* opened while the replay goes on */
     }
+    int64_t canonical = stack_merge_canonical(&r->merge, r->stacks, r->stack_count);
+    if (canonical < 0) {
+        free(s->frames);
+        free(s->modules);
+        return -1;
+    }
+    s->canonical = (uint32_t)canonical;
     r->stack_count++;
     return 0;
 }
@@ -417,7 +426,8 @@ int replay_apply(struct replay *r, const struct trace_record *rec, char *error, 
             break;
         if (rec->type == TRACE_REC_REALLOC)
             count_free(r, rec->old_address);
-        count_alloc(r, s, rec->u.alloc.address, rec->u.alloc.size, rec->u.alloc.stack);
+        count_alloc(r, replay_stack(r, s->canonical), rec->u.alloc.address, rec->u.alloc.size,
+                    s->canonical);
         break;
     case TRACE_REC_FREE:
         if (!r->window.closed)

@@ -25,6 +25,7 @@
 
 #include "growth.h"
 #include "live_map.h"
+#include "stack_merge.h"
 #include "symbolize.h"
 #include "timeline.h"
 #include "trace_reader.h"
@@ -40,6 +41,8 @@ struct stack_info {
     uint64_t outstanding_bytes; /* outstanding now, whenever allocated */
     struct series series;       /* outstanding_bytes over time */
     uint32_t oldest_born_ms, youngest_born_ms; /* of leaked blocks, set by replay_file */
+    uint32_t canonical; /* the id its events count under: its own, or that of an earlier stack
+                           with the same frames in the same modules (stack_merge.h) */
 };
 
 /* A bound of the window: a time, or the first mark of a name. */
@@ -80,6 +83,7 @@ struct replay {
     struct stack_info *stacks;
     uint32_t stack_count, stack_capacity;
     struct stack_info unknown_stack; /* for TRACE_STACK_UNKNOWN */
+    struct stack_merge merge;
     struct live_map live;
     symbolizer *sym;
     struct replay_summary summary;

@@ -10,6 +10,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import lib
 from lib import Fail, Spawned, leaked, marker_line, one_match, signame, tail
 
 # --- local helpers -------------------------------------------------------------------------
@@ -572,7 +573,9 @@ def test_plugin_copy_loaded_where_original_was(t):
 
 def test_dlopen_loop_while_allocating(t):
     """A thread dlopens, uses and dlcloses a plugin (whose constructor leaks 16 B) in a loop for
-    2 s while 2 threads allocate without pause: no deadlock, exact counts for both."""
+    2 s while 2 threads allocate without pause: no deadlock, exact counts for both. The shim
+    writes every stack again after each dlclose; the threads' leak, whose frames stay in the
+    same modules all along, is still one suspect (stack_merge.h), not one per unload."""
     exe = t.build("life_dl.c")
     plugin = t.build("life_plugin_loop.c", shared=True)
     r = t.run_ok([exe, "loop", plugin, "2"], timeout=60)
@@ -584,6 +587,8 @@ def test_dlopen_loop_while_allocating(t):
     t.expect_complete(rep)
     t.expect_leaks(rep, {"plugin_ctor_leak": (16 * loads, loads), "dl_thread_leak": (24 * leaks, leaks),
                          "plugin_work_alloc": (0, 0), "dl_churn": (0, 0)})
+    thread_leaks = [s for s in rep["suspects"] if lib.through(s, "dl_thread_leak")]
+    t.eq(len(thread_leaks), 1, "suspects through dl_thread_leak")
 
 
 # --- tests/programs/lifecycle.c ------------------------------------------------------------------
