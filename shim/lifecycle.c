@@ -24,25 +24,27 @@ static pid_t recording_pid;  /* the process whose trace the writer writes */
 /* Maps the sentinel page once per process image (a forked child keeps the mapping, zeroed) and
  * sets it. Without MADV_WIPEONFORK (Linux before 4.14) the sentinel is never cleared and only
  * the atfork handler catches a fork. */
+static int sentinel_wipes; /* MADV_WIPEONFORK took: children find the sentinel cleared */
+
 static void arm_fork_sentinel(void)
 {
     static _Atomic int never_cleared;
     if (!shim_fork_sentinel) {
         void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == 0)
-            shim_fork_sentinel = page;
-        else
-            shim_fork_sentinel = &never_cleared;
+        sentinel_wipes = page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == 0;
+        if (page != MAP_FAILED && !sentinel_wipes)
+            munmap(page, 4096);
+        shim_fork_sentinel = sentinel_wipes ? page : &never_cleared;
     }
     atomic_store_explicit(shim_fork_sentinel, 1, memory_order_relaxed);
 }
 
 /* In a forked child, once: whichever of the atfork handler and a hook that finds the sentinel
  * cleared comes first (the other finds the books already reset, or the child's own trace
- * started). */
+ * started). Without a wiping sentinel, the atfork handler always does it. */
 static void after_fork_in_child(void)
 {
-    if (shim_fork_sentinel && atomic_load(shim_fork_sentinel))
+    if (sentinel_wipes && atomic_load(shim_fork_sentinel))
         return;
     writer_forget_after_fork();
     marks_reset_after_fork();
