@@ -297,16 +297,23 @@ static void make_stacks(void)
     stacks[S_NOTHING] = (struct stack_def){4, {base + 9, base + 8, base + 7, base + 6}, -1};
 }
 
-static void roundtrip(unsigned compress)
+/* A fresh directory for the trace (its template in `template`, PATH_MAX bytes), the writer's
+ * options for it, and the stacks. */
+static struct shim_options prepare(char *template, unsigned compress)
 {
     snprintf(dir, sizeof dir, "/tmp/leakshim-roundtrip-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    char template[PATH_MAX];
-    snprintf(template, sizeof template, "%s/trace.%%p", dir);
+    snprintf(template, PATH_MAX, "%s/trace.%%p", dir);
     snprintf(trace_path, sizeof trace_path, "%s/trace.%d", dir, (int)getpid());
-    struct shim_options options = {.output = template, .depth = 64, .buffer_bytes = 1 << 20,
-                                   .interval_ms = 100, .compress = compress};
     make_stacks();
+    return (struct shim_options){.output = template, .depth = 64, .buffer_bytes = 1 << 20,
+                                 .interval_ms = 100, .compress = compress};
+}
+
+static void roundtrip(unsigned compress)
+{
+    char template[PATH_MAX];
+    struct shim_options options = prepare(template, compress);
 
     shim_guard = 1;
     uint64_t before = realtime_ns();
@@ -582,14 +589,8 @@ static void push_alloc_hashed(uint64_t address, uint64_t size, const struct stac
 static void test_stack_hash_collision(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/leakshim-roundtrip-XXXXXX");
-    assert_non_null(mkdtemp(dir));
     char template[PATH_MAX];
-    snprintf(template, sizeof template, "%s/trace.%%p", dir);
-    snprintf(trace_path, sizeof trace_path, "%s/trace.%d", dir, (int)getpid());
-    struct shim_options options = {.output = template, .depth = 64, .buffer_bytes = 1 << 20,
-                                   .interval_ms = 100, .compress = 1};
-    make_stacks();
+    struct shim_options options = prepare(template, 1);
     const uint64_t hash = 0x0123456789abcdefull;
     shim_guard = 1;
     assert_int_equal(writer_start(&options), 0);
