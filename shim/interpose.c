@@ -1,6 +1,7 @@
 /* The interposed allocation functions, exported by libleakshim.so (see exports.map). Each one
- * calls the real allocator (real_alloc.h) and, unless the thread's re-entrancy guard is set,
- * records the call (record.h). The real functions check the arguments, so libc's semantics
+ * calls the real allocator (real_alloc.h) and records the call (record.h): unless the
+ * thread's re-entrancy guard is set, the ordinary way; under a hook's guard (a signal handler
+ * that interrupted a hook, guard.h) as a nested event; under the shim's own, not at all. The real functions check the arguments, so libc's semantics
  * are kept exactly: failures record nothing and keep the real allocator's errno, success never
  * changes errno, and realloc(p, 0) frees p as glibc does. Until the real allocator is
  * resolved (real_alloc_ready() false: dlsym is running), the bootstrap arena serves.
