@@ -360,6 +360,8 @@ struct producer_ctx {
     struct ring *r;
     unsigned id;
     _Atomic int *go;
+    int try_reserve;   /* reserve with ring_try_reserve, retrying while the ring is full */
+    uint64_t refusals; /* the times ring_try_reserve found no room */
 };
 
 static void *stress_producer(void *arg)
@@ -376,7 +378,14 @@ static void *stress_producer(void *arg)
             words[i] = rng = mix64(rng);
         if (n >= 2)
             words[n - 1] = checksum(words, n - 1);
-        uint64_t pos = ring_reserve(c->r, n);
+        uint64_t pos;
+        if (!c->try_reserve)
+            pos = ring_reserve(c->r, n);
+        else
+            while (!ring_try_reserve(c->r, n, &pos)) {
+                c->refusals++;
+                sched_yield();
+            }
         for (uint32_t i = 1; i < n; i++)
             ring_put(c->r, pos, i, words[i]);
         ring_commit(c->r, pos, words[0]);
@@ -384,9 +393,10 @@ static void *stress_producer(void *arg)
     return NULL;
 }
 
-static void test_multi_producer_stress(void **state)
+/* PRODUCERS threads, the odd ones reserving with ring_try_reserve when `try_producers`: every
+ * record arrives once, whole and in each producer's order, and the ring was full at times. */
+static void run_stress(int try_producers)
 {
-    (void)state;
     struct ring r;
     assert_int_equal(ring_init(&r, 0), 0); /* the smallest ring: 2^17 words */
     _Atomic int go = 0;
@@ -394,7 +404,7 @@ static void test_multi_producer_stress(void **state)
     pthread_t threads[PRODUCERS];
     uint64_t expected_words = 0;
     for (unsigned p = 0; p < PRODUCERS; p++) {
-        ctx[p] = (struct producer_ctx){&r, p, &go};
+        ctx[p] = (struct producer_ctx){&r, p, &go, try_producers && p % 2, 0};
         for (uint32_t s = 0; s < RECORDS_PER_PRODUCER; s++)
             expected_words += stress_len(p, s);
         assert_int_equal(pthread_create(&threads[p], NULL, stress_producer, &ctx[p]), 0);
@@ -459,7 +469,23 @@ static void test_multi_producer_stress(void **state)
     assert_int_equal(ring_pop(&r, out), 0);
     assert_int_equal(head_of(&r), expected_words);
     assert_int_equal(tail_of(&r), expected_words);
+    if (try_producers) /* the refusals happened: a try never took room the ring lacked */
+        assert_true(ctx[1].refusals + ctx[3].refusals > 0);
     ring_destroy(&r);
+}
+
+static void test_multi_producer_stress(void **state)
+{
+    (void)state;
+    run_stress(0);
+}
+
+/* ring_try_reserve beside ring_reserve: a compare-and-swap on the head that gives up while the
+ * ring is full, for a signal handler that interrupted a producer (shim/record.c). */
+static void test_try_reserve_stress(void **state)
+{
+    (void)state;
+    run_stress(1);
 }
 
 /* ---- (c) order across threads ---------------------------------------------------------- */
@@ -853,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_wrap_random),
         cmocka_unit_test(test_full_ring_waits),
         cmocka_unit_test(test_multi_producer_stress),
+        cmocka_unit_test(test_try_reserve_stress),
         cmocka_unit_test(test_order_commit_before_handoff),
         cmocka_unit_test(test_order_commit_after_handoff),
         cmocka_unit_test(test_wait_times_out_on_empty_ring),
