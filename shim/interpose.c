@@ -40,35 +40,41 @@ static inline int records_nested(void)
     return !shim_guard_internal() && shim_is_recording();
 }
 
-/* allocated() for a hook entered under another hook's guard. Inlined into the hook, so that
- * __builtin_return_address(0) is the hook's. */
-static inline __attribute__((always_inline)) void *nested_allocated(void *p, size_t size)
+/* allocated() for a hook entered under another hook's guard; `caller` is the hook's return
+ * address. */
+static inline __attribute__((always_inline)) void *nested_allocated(void *p, size_t size,
+                                                                    void *caller)
 {
     if (p && records_nested()) {
-        record_nested_caller = __builtin_return_address(0);
+        record_nested_caller = caller;
         record_alloc(p, size, 1);
     }
     return p;
 }
 
-EXPORT void *malloc(size_t size)
+/* malloc, calloc and free are split: the exported function is the sampler's fast path alone,
+ * a few instructions with no frame of its own, and tail-calls the rest (and its register
+ * saves), passing its return address on for nested events. An allocation under the guard may
+ * take the fast path too: it records nothing either way. */
+static __attribute__((noinline)) void *malloc_recorded(size_t size, void *caller)
 {
-    if (!shim_guard && sampler_skips_alloc(size))
-        return real.malloc(size);
     if (!real_alloc_ready())
         return bootstrap_alloc(size, 16);
     if (shim_guard)
-        return nested_allocated(real.malloc(size), size);
+        return nested_allocated(real.malloc(size), size, caller);
     shim_guard++;
     return allocated(real.malloc(size), size);
 }
 
-EXPORT void free(void *p)
+EXPORT void *malloc(size_t size)
 {
-    if (sampler_skips_free(p) && !bootstrap_owns(p)) {
-        real.free(p);
-        return;
-    }
+    if (sampler_skips_alloc(size))
+        return real.malloc(size);
+    return malloc_recorded(size, __builtin_return_address(0));
+}
+
+static __attribute__((noinline)) void free_recorded(void *p)
+{
     if (!p || bootstrap_owns(p) || !real_alloc_ready()) /* a block freed inside dlsym is kept */
         return;
     if (shim_guard) {
@@ -84,19 +90,34 @@ EXPORT void free(void *p)
     shim_guard--;
 }
 
-EXPORT void *calloc(size_t n, size_t size)
+EXPORT void free(void *p)
+{
+    if (sampler_skips_free(p) && !bootstrap_owns(p)) {
+        real.free(p);
+        return;
+    }
+    free_recorded(p);
+}
+
+static __attribute__((noinline)) void *calloc_recorded(size_t n, size_t size, void *caller)
 {
     size_t bytes;
     int overflow = __builtin_mul_overflow(n, size, &bytes);
-    if (!shim_guard && !overflow && sampler_skips_alloc(bytes))
-        return real.calloc(n, size);
     if (!real_alloc_ready())
         return overflow ? NULL : bootstrap_alloc(bytes, 16);
     if (shim_guard)
-        return nested_allocated(real.calloc(n, size), bytes);
+        return nested_allocated(real.calloc(n, size), bytes, caller);
     shim_guard++;
     void *p = real.calloc(n, size);
     return allocated(p, p ? n * size : 0);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    size_t bytes;
+    if (!__builtin_mul_overflow(n, size, &bytes) && sampler_skips_alloc(bytes))
+        return real.calloc(n, size);
+    return calloc_recorded(n, size, __builtin_return_address(0));
 }
 
 /* A block of the bootstrap arena moves to the real allocator on its first realloc. */
@@ -186,7 +207,7 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
     }
     if (shim_guard) {
         int err = real.posix_memalign(out, alignment, size);
-        nested_allocated(err ? NULL : *out, size);
+        nested_allocated(err ? NULL : *out, size, __builtin_return_address(0));
         return err;
     }
     shim_guard++;
@@ -202,7 +223,7 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
         if (!real_alloc_ready())                                                                         \
             return bootstrap;                                                                 \
         if (shim_guard)                                                                       \
-            return nested_allocated(real.name args, size);                                    \
+            return nested_allocated(real.name args, size, __builtin_return_address(0));       \
         shim_guard++;                                                                         \
         return allocated(real.name args, size);                                               \
     }
