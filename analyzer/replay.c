@@ -107,7 +107,7 @@ static int add_stack(struct replay *r, const struct trace_record *rec)
         if (r->prefetch_modules)
             symbolizer_prefetch(r->sym, s->modules[i]); /* opened while the replay goes on */
     }
-    int64_t canonical = stack_merge_canonical(&r->merge, r->stacks, r->stack_count);
+    int64_t canonical = stack_merge_canonical(&r->merge, r->stacks, r->stack_count, r->sym);
     if (canonical < 0) {
         free(s->frames);
         free(s->modules);

@@ -43,6 +43,8 @@ struct stack_info {
     uint32_t oldest_born_ms, youngest_born_ms; /* of leaked blocks, set by replay_file */
     uint32_t canonical; /* the id its events count under: its own, or that of an earlier stack
                            with the same frames in the same modules (stack_merge.h) */
+    uint32_t same_frames_before; /* 1 + a canonical stack defined before with the same frames
+                                    in other modules, or 0 (stack_merge.h) */
 };
 
 /* A bound of the window: a time, or the first mark of a name. */

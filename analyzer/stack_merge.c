@@ -9,26 +9,37 @@
 
 struct stack_merge_key {
     UT_hash_handle hh;
-    uint32_t id; /* canonical; its frames are the key */
+    uint32_t latest; /* the latest canonical stack with these frames (they are the key) */
 };
 
-int64_t stack_merge_canonical(struct stack_merge *m, const struct stack_info *stacks, uint32_t id)
+static int same_modules(const symbolizer *sym, const struct stack_info *a,
+                        const struct stack_info *b)
 {
-    const struct stack_info *s = &stacks[id];
+    for (uint32_t i = 0; i < a->depth; i++)
+        if (!symbolizer_same_module(sym, a->modules[i], b->modules[i]))
+            return 0;
+    return 1;
+}
+
+int64_t stack_merge_canonical(struct stack_merge *m, struct stack_info *stacks, uint32_t id,
+                              const symbolizer *sym)
+{
+    struct stack_info *s = &stacks[id];
     size_t bytes = s->depth * sizeof *s->frames;
     struct stack_merge_key *k;
     HASH_FIND(hh, m->by_frames, s->frames, bytes, k);
     if (k) {
-        const struct stack_info *earlier = &stacks[k->id];
-        if (memcmp(earlier->modules, s->modules, s->depth * sizeof *s->modules) == 0)
-            return k->id;
-        k->id = id; /* the same addresses in other modules now: the latest definition */
+        for (uint32_t c = k->latest + 1; c; c = stacks[c - 1].same_frames_before)
+            if (same_modules(sym, &stacks[c - 1], s))
+                return c - 1;
+        s->same_frames_before = k->latest + 1; /* the same addresses in other modules */
+        k->latest = id;
         return id;
     }
     k = malloc(sizeof *k);
     if (!k)
         return -1;
-    k->id = id;
+    k->latest = id;
     HASH_ADD_KEYPTR(hh, m->by_frames, s->frames, bytes, k);
     return id;
 }

@@ -413,6 +413,18 @@ int symbolizer_module_info(const symbolizer *s, int index, struct sym_module_inf
     return 0;
 }
 
+int symbolizer_same_module(const symbolizer *s, int a, int b)
+{
+    if (a == b)
+        return 1;
+    if (a < 0 || b < 0 || (size_t)a >= s->count || (size_t)b >= s->count)
+        return 0;
+    const struct module *x = &s->modules[a], *y = &s->modules[b];
+    return x->bias == y->bias && x->start == y->start && x->end == y->end &&
+           x->build_id_len == y->build_id_len && strcmp(x->path, y->path) == 0 &&
+           (!x->build_id_len || memcmp(x->build_id, y->build_id, x->build_id_len) == 0);
+}
+
 int symbolizer_find_module(const symbolizer *s, uint64_t addr)
 {
     for (size_t i = s->count; i-- > 0;) {

@@ -69,6 +69,10 @@ size_t symbolizer_module_count(const symbolizer *s);
 /* Fills *out for module `index`; returns 0, or -1 when there is no such module. */
 int symbolizer_module_info(const symbolizer *s, int index, struct sym_module_info *out);
 
+/* 1 when modules a and b (indexes, or -1 for none) are the same file loaded the same way: the
+ * same path, build-id and addresses (a library loaded again where it was before). */
+int symbolizer_same_module(const symbolizer *s, int a, int b);
+
 /* Finds the most recently added module whose [start,end) contains addr; -1 if none. */
 int symbolizer_find_module(const symbolizer *s, uint64_t addr);
 

@@ -4,10 +4,11 @@
  *                                  call_plugin, dlclose it, check it is gone (RTLD_NOLOAD),
  *                                  then churn malloc/free (new stacks after the unload).
  *                                  Prints "unloaded".
- *   life_dl swap A FN_A B FN_B     the same with plugin A (FN_A(777)), then plugin B loaded after
- *                                  A is gone (FN_B(888)), from the same call site; prints
- *                                  "base A=0x.. B=0x.." (the load addresses: equal when B took
- *                                  A's place).
+ *   life_dl swap A FN_A B FN_B [ROUNDS]
+ *                                  the same with plugin A (FN_A(777)), then plugin B loaded after
+ *                                  A is gone (FN_B(888)), from the same call site, ROUNDS times
+ *                                  in turn (default 1); prints "base A=0x.. B=0x.." (the load
+ *                                  addresses: equal when B took A's place).
  *   life_dl loop PLUGIN SECONDS    one thread dlopens PLUGIN (life_plugin_loop.so), calls
  *                                  plugin_work and dlcloses it, again and again for SECONDS,
  *                                  while 2 threads churn malloc/free and leak dl_thread_leak
@@ -130,11 +131,14 @@ int main(int argc, char **argv)
     if (strcmp(mode, "swap") == 0 && argc > 5) {
         /* one call site for both: when B has A's layout, its stack has A's very addresses */
         void *base[2];
-        static volatile int plugins = 2; /* not unrolled: one call site */
-        for (int i = 0; i < plugins; i++) {
-            base[i] = load_call_unload(argv[2 + 2 * i], argv[3 + 2 * i], i ? 888 : 777);
+        static volatile int loads = 2; /* not unrolled: one call site */
+        if (argc > 6)
+            loads = 2 * atoi(argv[6]);
+        for (int i = 0; i < loads; i++) {
+            base[i % 2] = load_call_unload(argv[2 + 2 * (i % 2)], argv[3 + 2 * (i % 2)],
+                                           i % 2 ? 888 : 777);
             churn(500);
-            if (!base[i])
+            if (!base[i % 2])
                 return 1;
         }
         printf("base A=%p B=%p\n", base[0], base[1]);
@@ -142,6 +146,6 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "loop") == 0 && argc > 3)
         return loop(argv[2], atof(argv[3]));
-    fprintf(stderr, "usage: life_dl leak PLUGIN | swap A FN_A B FN_B | loop PLUGIN SECONDS\n");
+    fprintf(stderr, "usage: life_dl leak PLUGIN | swap A FN_A B FN_B [ROUNDS] | loop PLUGIN SECONDS\n");
     return 2;
 }
