@@ -1,12 +1,14 @@
 /* The per-thread re-entrancy guard. While it is set, the interposed allocation functions record
  * nothing the ordinary way. Initial-exec TLS, because the default model may itself allocate.
  *
- * A hook sets it by adding 1 for the time of its call. The shim's own code outside the hooks
- * (starting and ending a trace, marks, dlclose's sync, the whole life of the writer thread)
- * adds SHIM_GUARD_INTERNAL: what it allocates (dlsym, pthread_create, vsnprintf may) is the
- * shim's, and goes straight to libc. A hook entered under a hook's guard alone was called by a
- * signal handler that interrupted that hook (or, rarely, by libunwind inside it): its event is
- * the program's, and is recorded as record.h says for nested events. */
+ * A hook, and the shim's code that records without allocating (marks, exec, dlclose's sync,
+ * the end of a trace), sets it by adding 1 for the time of its call. The shim's code that
+ * allocates (starting a trace: options, pthread_create, atfork; the whole life of the writer
+ * thread, which blocks every signal) adds SHIM_GUARD_INTERNAL: what it allocates is the
+ * shim's, and goes straight to libc. A hook entered under a guard of 1 was called by a signal
+ * handler that interrupted the shim (or, rarely, by libunwind inside a hook): its event is
+ * the program's, and is recorded as record.h says for nested events. The one gap left: a
+ * handler's events while this thread starts the trace, once per process, are not recorded. */
 #ifndef LEAKSHIM_GUARD_H
 #define LEAKSHIM_GUARD_H
 

@@ -250,9 +250,9 @@ EXPORT size_t malloc_usable_size(void *p)
 EXPORT int dlclose(void *handle)
 {
     if (!shim_guard) {
-        shim_guard += SHIM_GUARD_INTERNAL;
+        shim_guard++;
         writer_sync();
-        shim_guard -= SHIM_GUARD_INTERNAL;
+        shim_guard--;
     }
     static int (*real_dlclose)(void *);
     if (!real_dlclose)

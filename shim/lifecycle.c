@@ -106,9 +106,9 @@ int shim_start_slow(void)
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     shim_recording(); /* a program that never allocates still leaves a trace */
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 static int recording_here(void)
@@ -118,38 +118,38 @@ static int recording_here(void)
 
 void shim_finish_trace(void)
 {
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     int expected = SHIM_RECORDING;
     if (getpid() == recording_pid &&
         atomic_compare_exchange_strong(&shim_state, &expected, SHIM_OFF))
         writer_stop();
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 void shim_flush_trace(void)
 {
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     if (recording_here())
         writer_sync();
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 void shim_before_exec(void)
 {
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     if (recording_here()) {
         record_marker(EVENT_EXEC);
         writer_sync();
     }
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 void shim_exec_failed(void)
 {
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     if (recording_here())
         record_marker(EVENT_EXEC_FAILED);
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 __attribute__((destructor)) static void shim_destructor(void)

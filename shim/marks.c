@@ -19,10 +19,10 @@ EXPORT void leakshim_record_mark(const char *name)
 {
     if (shim_guard) /* inside a hook: this thread may hold an uncommitted reservation */
         return;
-    shim_guard += SHIM_GUARD_INTERNAL;
+    shim_guard++;
     if (shim_recording())
         record_mark(name ? name : "", name ? strnlen(name, TRACE_MAX_MARK_NAME) : 0);
-    shim_guard -= SHIM_GUARD_INTERNAL;
+    shim_guard--;
 }
 
 static _Atomic unsigned signals_received;
@@ -33,9 +33,9 @@ static void on_mark_signal(int signal)
     int saved_errno = errno;
     unsigned n = atomic_fetch_add_explicit(&signals_received, 1, memory_order_relaxed) + 1;
     if (!shim_guard && atomic_load_explicit(&shim_state, memory_order_acquire) == SHIM_RECORDING) {
-        shim_guard += SHIM_GUARD_INTERNAL;
+        shim_guard++;
         record_signal_mark(n);
-        shim_guard -= SHIM_GUARD_INTERNAL;
+        shim_guard--;
     } else {
         writer_note_mark_signal(n);
     }

@@ -162,7 +162,7 @@ int record_realloc_begin(struct pending_realloc *r, void *old, size_t size, int 
     r->flags = 0;
     if (sampler.period) {
         r->flags = sampler_release((uint64_t)(uintptr_t)old);
-        if (sampler_pick(size))
+        if (sampler_pick_on(sampler_countdown(nested), size))
             r->flags |= EVENT_AUX_PICKED;
         if (!r->flags)
             return 0;

@@ -38,7 +38,7 @@ void record_nested_free_event(void *address, uint32_t flags);
 static inline void record_alloc(void *address, size_t size, int nested)
 {
     uint32_t flags = 0;
-    if (sampler.period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size)))
+    if (sampler.period && !(flags = sampler_admit((uint64_t)(uintptr_t)address, size, nested)))
         return;
     if (__builtin_expect(nested, 0))
         record_nested_alloc_event(address, size, flags);

@@ -9,6 +9,7 @@
 struct sampler_shared sampler;
 _Atomic uint64_t sampler_lost;
 __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
+__thread struct sampler_thread sampler_tls_nested __attribute__((tls_model("initial-exec")));
 
 static uint64_t seed_base;
 static _Atomic uint64_t threads_started;
@@ -42,6 +43,7 @@ int sampler_configure(uint64_t period, uint64_t seed)
     seed_base = seed;
     atomic_store(&threads_started, 0);
     sampler_tls.bytes_left = 0; /* the configuring thread starts from the new seed too */
+    sampler_tls_nested.bytes_left = 0;
     sampler.period = period;
     atomic_store(&sampler.filtering, 1);
     return 0;

@@ -84,7 +84,16 @@ struct sampler_thread {
     uint64_t bytes_left; /* until the next point; 0: not started on this thread */
     uint64_t rng;
 };
+/* The current thread's countdowns: one for its own calls, one for the nested events of a
+ * signal handler that interrupted the shim (record.h), which may find the first in the middle
+ * of an update (a countdown spent and not yet drawn again would pick for nothing). */
 extern __thread struct sampler_thread sampler_tls __attribute__((tls_model("initial-exec")));
+extern __thread struct sampler_thread sampler_tls_nested __attribute__((tls_model("initial-exec")));
+
+static inline struct sampler_thread *sampler_countdown(int nested)
+{
+    return nested ? &sampler_tls_nested : &sampler_tls;
+}
 
 /* Starts sampling with mean `period` bytes (0: off). `seed` 0 draws a seed from the clock and
  * the pid; another value makes the draws of each thread, in the order threads first allocate,
@@ -110,12 +119,11 @@ uint64_t sampler_draw(uint64_t *state, uint64_t period);
  * by the fast path of sampler_pick. */
 int sampler_pick_slow(struct sampler_thread *t, size_t size);
 
-/* The common case of every decision: the current thread's countdown does not run out in an
- * allocation of `size` bytes, which is then not picked. Returns 1 and counts the bytes down,
- * or 0 (nothing changed) when the decision needs sampler_pick_slow. */
-static inline int sampler_counts_down(size_t size)
+/* The common case of every decision: countdown t does not run out in an allocation of `size`
+ * bytes, which is then not picked. Returns 1 and counts the bytes down, or 0 (nothing
+ * changed) when the decision needs sampler_pick_slow. */
+static inline int sampler_counts_down(struct sampler_thread *t, size_t size)
 {
-    struct sampler_thread *t = &sampler_tls;
     if (__builtin_expect(size < t->bytes_left, 1)) {
         t->bytes_left -= size;
         return 1;
@@ -123,10 +131,16 @@ static inline int sampler_counts_down(size_t size)
     return 0;
 }
 
-/* 1 if the allocation of `size` bytes the current thread just made is picked. */
+/* 1 if the allocation of `size` bytes just made is picked, on countdown t. */
+static inline int sampler_pick_on(struct sampler_thread *t, size_t size)
+{
+    return !sampler_counts_down(t, size) && sampler_pick_slow(t, size);
+}
+
+/* sampler_pick_on the current thread's own countdown. */
 static inline int sampler_pick(size_t size)
 {
-    return !sampler_counts_down(size) && sampler_pick_slow(&sampler_tls, size);
+    return sampler_pick_on(&sampler_tls, size);
 }
 
 /* --- the set of sampled blocks ------------------------------------------------------------ */
@@ -190,7 +204,7 @@ static inline int sampled_set_take(uint64_t address)
 static inline int sampler_skips_alloc(size_t size)
 {
     return atomic_load_explicit(&sampler.filtering, memory_order_relaxed) &&
-           sampler_counts_down(size);
+           sampler_counts_down(&sampler_tls, size);
 }
 
 static inline int sampler_skips_free(const void *p)
@@ -200,13 +214,14 @@ static inline int sampler_skips_free(const void *p)
                                 memory_order_relaxed) == 0;
 }
 
-/* The flags (events.h) of an allocation of `size` bytes at `address`: EVENT_AUX_PICKED if the
- * sampler picked it and the set took it, EVENT_AUX_FULL while every event is recorded. 0: do
- * not record it. Call only when sampler.period is not 0. */
-static inline uint32_t sampler_admit(uint64_t address, size_t size)
+/* The flags (events.h) of an allocation of `size` bytes at `address` (a nested event's when
+ * `nested`): EVENT_AUX_PICKED if the sampler picked it and the set took it, EVENT_AUX_FULL
+ * while every event is recorded. 0: do not record it. Call only when sampler.period is not 0. */
+static inline uint32_t sampler_admit(uint64_t address, size_t size, int nested)
 {
     uint32_t flags = 0;
-    if (__builtin_expect(sampler_pick(size), 0) && sampled_set_insert(address) == 0)
+    if (__builtin_expect(sampler_pick_on(sampler_countdown(nested), size), 0) &&
+        sampled_set_insert(address) == 0)
         flags = EVENT_AUX_PICKED;
     if (__builtin_expect(atomic_load_explicit(&sampler.everything, memory_order_relaxed), 0))
         flags |= EVENT_AUX_FULL;

@@ -18,12 +18,15 @@
  *       are chosen so that, after a warm-up, glibc serves the handler from its per-thread cache
  *       (the handler would otherwise risk glibc's own arena lock: that is glibc's limit, not
  *       the shim's). Prints "leaks=N alarms=M swapped=K" (K pool blocks freed and replaced).
+ *   life_signals alarm SECONDS PLUGIN
+ *       the same, main also dlopening and dlclosing PLUGIN in every round.
  *   life_signals sigchld SECONDS
  *       SIGCHLD handler without SA_RESTART reaps children; a thread forks children that _exit
  *       at once, without pause; main allocates heavily for SECONDS, leaking chld_leak 24 B every
  *       500 rounds and writing progress lines to stdout (retrying on EINTR). Prints
  *       "leaks=N children=M pid=P". */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -183,7 +186,7 @@ static void on_alarm(int sig)
     errno = saved;
 }
 
-static int alarming(double seconds)
+static int alarming(double seconds, const char *plugin)
 {
     /* warm up: both sizes have a block in this thread's cache */
     free(malloc(48));
@@ -209,6 +212,11 @@ static int alarming(double seconds)
         if (++rounds % 1000 == 0) {
             alarm_main_leak();
             leaks++;
+        }
+        if (plugin) { /* most of the time inside dlopen and dlclose, which the shim hooks */
+            void *h = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+            if (h)
+                dlclose(h);
         }
     }
     struct itimerval off = {{0, 0}, {0, 0}};
@@ -305,7 +313,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "sigwait") == 0)
         return sigwaiting();
     if (strcmp(mode, "alarm") == 0 && argc > 2)
-        return alarming(atof(argv[2]));
+        return alarming(atof(argv[2]), argc > 3 ? argv[3] : NULL);
     if (strcmp(mode, "sigchld") == 0 && argc > 2)
         return chld(atof(argv[2]));
     fprintf(stderr, "usage: life_signals dispositions|sigwait|alarm SECONDS|sigchld SECONDS\n");
