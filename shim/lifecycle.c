@@ -152,7 +152,21 @@ void shim_exec_failed(void)
     shim_guard--;
 }
 
+/* At normal exit the trace ends after every library's destructor has run, so that their frees
+ * (and leaks) are in it: the shim's destructor runs among the others, inside glibc's _dl_fini,
+ * itself an exit handler, and an exit handler registered from there runs when _dl_fini is done
+ * (tied to no object: atexit would tie it to the shim, and __cxa_finalize would run it at once,
+ * in the shim's own destructors). If it cannot be registered, the trace ends here. */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
+static void finish_after_destructors(void *unused)
+{
+    (void)unused;
+    shim_finish_trace();
+}
+
 __attribute__((destructor)) static void shim_destructor(void)
 {
-    shim_finish_trace();
+    if (__cxa_atexit(finish_after_destructors, NULL, NULL) != 0)
+        shim_finish_trace();
 }

@@ -130,6 +130,22 @@ def test_fork_loop_300_children(t):
     t.eq(tuple(total), (sum(100 + i for i in range(n)), n), "sum of child_loop_leak over all children")
 
 
+def test_library_destructors_are_in_the_trace(t):
+    """A needed library's destructor frees what its constructor allocated and leaks a little:
+    the trace ends after every library's destructor (the shim's own runs among them, and ends
+    the trace from an exit handler that runs once they all did), so the frees are there and
+    the leak too, whether main returns or calls exit()."""
+    lib_so = t.build("life_dtor_lib.c", shared=True, name="libdtor_lib.so")
+    exe = t.build("life_dtor.c",
+                  extra=["-Wl,--no-as-needed", lib_so, f"-Wl,-rpath,{os.path.dirname(lib_so)}"])
+    for mode in ("return", "exit"):
+        r = t.run_ok([exe, mode], timeout=30)
+        rep = t.report(r.traces[0])
+        t.expect_complete(rep, f"{mode}: trace")
+        t.expect_leaks(rep, {"dtor_lib_blocks": (0, 0), "dtor_lib_leak": (51, 3),
+                             "main_leak": (40, 1)})
+
+
 def test_children_that_allocate_before_the_atfork_handler(t):
     """A forked child may allocate before the shim's atfork handler has reset its books: glibc's
     _Fork runs no handler at all, and another library's handler registered before the shim's
