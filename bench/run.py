@@ -78,6 +78,8 @@ CLI = os.path.join(BUILD, "leakshim")
 CHURN_SRC = os.path.join(HERE, "churn.c")
 SPAWN_SRC = os.path.join(HERE, "spawn.c")
 SPAWN = os.path.join(BUILD, "bench", "spawn")
+ACCURACY_SRC = os.path.join(HERE, "sampled_leak.c")
+ACCURACY = os.path.join(BUILD, "bench", "sampled_leak")
 EXAMPLES = os.path.join(BUILD, "examples")
 BUILD_REDIS = os.path.join(ROOT, "tests", "integration", "build-redis.sh")
 
@@ -88,6 +90,10 @@ REDIS_TESTS = ["SET", "GET", "LPUSH", "LPOP"]
 CHURN_LEAK = (1000, 10)          # bytes, blocks leaked by churn's leak_on_purpose()
 SERVER_LEAK_PER_100 = 34         # the example server leaks 34 bytes per 100 requests
 TIMEOUT = 600
+# The leaks whose sampled estimates the accuracy section checks: (name, sampled_leak arguments).
+ACCURACY_CASES = [("24 MiB, mixed sizes", ["--leak", str(24 << 20), "--mix", "mixed"]),
+                  ("24 MiB, small blocks", ["--leak", str(24 << 20), "--mix", "small"]),
+                  ("400 MiB, mixed sizes", ["--leak", str(400 << 20), "--mix", "mixed"])]
 
 CHURN_CFLAGS = ["-std=c11", "-O2", "-g", "-fomit-frame-pointer", "-pthread", "-Wall", "-Wextra"]
 
@@ -428,6 +434,10 @@ class Bench:
         if any(w.startswith("churn") for w in self.args.workloads):
             builds.append(("churn", [cc] + CHURN_CFLAGS + [CHURN_SRC, "-o", self.churn],
                            CHURN_SRC, self.churn))
+        if "leakshim-sampled" in self.args.tools and self.args.accuracy_runs:
+            builds.append(("sampled_leak", [cc, "-std=c11", "-O2", "-g", "-Wall", "-Wextra",
+                                            ACCURACY_SRC, "-o", ACCURACY, "-lm"],
+                           ACCURACY_SRC, ACCURACY))
         for name, cmd, src, exe in builds:
             self.commands[f"build {name}"] = qcmd(cmd)
             if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
@@ -688,6 +698,43 @@ class Bench:
                     say(f"    warning: {prob}")
         return results, time.monotonic() - t_start
 
+    # Sampling accuracy -------------------------------------------------------------------
+    def accuracy(self):
+        """Runs bench/sampled_leak under LEAKSHIM_SAMPLE for each leak of ACCURACY_CASES with
+        the sampler seeds 1..N, and compares leakshim's estimate of what leak_entry() leaked
+        with the exact leak the program prints. Returns one dict per run."""
+        a = self.args
+        rows = []
+        for seed in range(1, a.accuracy_runs + 1):
+            for name, extra in ACCURACY_CASES:
+                wd = os.path.join(self.work, f"accuracy.{seed}")
+                shutil.rmtree(wd, ignore_errors=True)
+                os.makedirs(wd)
+                trace = os.path.join(wd, "leakshim.trace")
+                argv = [ACCURACY, "--ops", str(a.ops)] + extra
+                env = dict(base_env(), LD_PRELOAD=SHIM, LEAKSHIM_OUTPUT=trace,
+                           LEAKSHIM_SAMPLE=SAMPLE_PERIOD, LEAKSHIM_SAMPLE_SEED=str(seed))
+                p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, timeout=TIMEOUT)
+                m = re.search(rb"leaked_bytes (\d+) leaked_blocks (\d+) sd_bytes (\d+)", p.stdout)
+                if p.returncode != 0 or not m:
+                    raise BenchError(f"{qcmd(argv)}: status {p.returncode}: {p.stdout[-300:]!r}")
+                exact, blocks, sd = (int(x) for x in m.groups())
+                rep = subprocess.run([CLI, "report", "--format", "json", trace],
+                                     stdout=subprocess.PIPE, timeout=TIMEOUT, check=True)
+                suspects = json.loads(rep.stdout)["suspects"]
+                estimate = sum(s["leaked_bytes"] for s in suspects
+                               if any(f.get("function") == "leak_entry" for f in s["stack"][:1]))
+                row = {"case": name, "seed": seed, "exact": exact, "blocks": blocks, "sd": sd,
+                       "estimate": estimate, "error": estimate / exact - 1}
+                rows.append(row)
+                say(f"  accuracy seed {seed} {name:<22} exact {exact:>11,} B  estimate "
+                    f"{estimate:>11,} B  {100 * row['error']:+6.1f}%  (1 sd {100 * sd / exact:.1f}%)")
+                shutil.rmtree(wd, ignore_errors=True)
+        self.commands["accuracy"] = (f"LD_PRELOAD={rel(SHIM)} LEAKSHIM_SAMPLE={SAMPLE_PERIOD} "
+                                     f"LEAKSHIM_SAMPLE_SEED=N {rel(ACCURACY)} --ops {a.ops} "
+                                     f"--leak BYTES --mix small|mixed")
+        return rows
+
 
 # --- statistics and the report ---------------------------------------------------------
 
@@ -831,7 +878,28 @@ def tables(S, args):
     return lines
 
 
-def target_lines(S, args):
+def accuracy_table(accuracy):
+    lines = [f"Sampling accuracy: leakshim's estimate of the leak of bench/sampled_leak.c under "
+             f"LEAKSHIM_SAMPLE={SAMPLE_PERIOD}, one run per sampler seed (1 sd: the standard "
+             f"deviation that sampling gives the estimate of this leak, from its block sizes):",
+             "",
+             "| leak | blocks | exact bytes | 1 sd | runs | median error | largest error "
+             "| within 10% |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]
+    for name, _ in ACCURACY_CASES:
+        rows = [r for r in accuracy if r["case"] == name]
+        if not rows:
+            continue
+        errs = [r["error"] for r in rows]
+        lines.append("| {} | {:,} | {:,} | {:.1f}% | {} | {:+.1f}% | {:+.1f}% | {} of {} |".format(
+            name, rows[0]["blocks"], rows[0]["exact"], 100 * rows[0]["sd"] / rows[0]["exact"],
+            len(rows), 100 * statistics.median(errs), 100 * max(errs, key=abs),
+            sum(abs(e) <= 0.10 for e in errs), len(rows)))
+    lines.append("")
+    return lines
+
+
+def target_lines(S, args, accuracy):
     out = []
 
     def line(ok, text):
@@ -875,6 +943,17 @@ def target_lines(S, args):
          "analysis of the churn trace: `leakshim report` "
          + (", ".join(f"{x:.1f}x ({w})" for w, x in sp) or "–")
          + " as fast as heaptrack_print (target >= 10x)")
+    for name, _ in ACCURACY_CASES:
+        rows = [r for r in accuracy if r["case"] == name]
+        if not rows:
+            continue
+        within = sum(abs(r["error"]) <= 0.10 for r in rows)
+        line(within == len(rows),
+             f"sampled estimate of a {name} leak (LEAKSHIM_SAMPLE={SAMPLE_PERIOD}): {within} of "
+             f"{len(rows)} runs within 10% of the exact leak, errors "
+             + ", ".join(f"{100 * r['error']:+.1f}%" for r in rows)
+             + f" (target: within 10%; sampling's own standard deviation for this leak is "
+             f"{100 * rows[0]['sd'] / rows[0]['exact']:.1f}%)")
     mem = []
     for w in args.workloads:
         l, h = S.get((w, "leakshim")), S.get((w, "heaptrack"))
@@ -890,7 +969,7 @@ def target_lines(S, args):
     return out
 
 
-def render(S, args, elapsed, env_info, commands, results):
+def render(S, args, elapsed, env_info, commands, results, accuracy):
     md = []
     md.append(f"Benchmark ({'quick' if args.quick else 'full'} run): {args.runs} interleaved "
               f"runs per configuration, medians; churn {args.ops:,} operations per thread, redis "
@@ -900,9 +979,11 @@ def render(S, args, elapsed, env_info, commands, results):
               f"requests; {env_info}.")
     md.append("")
     md += tables(S, args)
+    if accuracy:
+        md += accuracy_table(accuracy)
     md.append("Targets (goals for the benchmark, not tests):")
     md.append("")
-    md += target_lines(S, args)
+    md += target_lines(S, args, accuracy)
     md.append("")
     md.append("Notes: wall for the servers is the duration of the fixed load; heaptrack's CPU "
               "includes heaptrack_interpret and the compressor, its wall lasts until its file is "
@@ -957,6 +1038,9 @@ def main():
                          "redis-benchmark is the bottleneck, pipelining moves it to the server")
     ap.add_argument("--server-requests", type=int,
                     help="loadgen --requests (default 200000, quick 50000)")
+    ap.add_argument("--accuracy-runs", type=int,
+                    help="runs (sampler seeds) of each leak of the sampling accuracy section "
+                         "(default: --runs; 0 leaves it out; needs the leakshim-sampled tool)")
     ap.add_argument("--keep-traces", action="store_true",
                     help="keep every run's directory (traces, logs) under OUT/work")
     ap.add_argument("--heaptrack-script", action="store_true",
@@ -965,6 +1049,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(BUILD, "bench"), help="output directory")
     args = ap.parse_args()
     args.runs = args.runs or (3 if args.quick else 5)
+    if args.accuracy_runs is None:
+        args.accuracy_runs = args.runs
     args.ops = args.ops or (1000000 if args.quick else 3000000)
     args.redis_requests = args.redis_requests or (50000 if args.quick else 200000)
     args.server_requests = args.server_requests or (50000 if args.quick else 200000)
@@ -994,6 +1080,8 @@ def main():
             say(f"bench: warning: the machine is busy (load average {load[0]:.2f}); "
                 f"timings will be noisy")
         results, elapsed = bench.run()
+        accuracy = bench.accuracy() if ("leakshim-sampled" in args.tools
+                                        and args.accuracy_runs) else []
     except BenchError as e:
         say(f"bench: error: {e}")
         return 1
@@ -1003,7 +1091,7 @@ def main():
     load_end = os.getloadavg()[0]
     env_info += f", {load_end:.2f} at the end"
     S = summarize(results, args)
-    md = render(S, args, elapsed, env_info, bench.commands, results)
+    md = render(S, args, elapsed, env_info, bench.commands, results, accuracy)
     text = "\n".join(md) + "\n"
     say("")
     say(text)
@@ -1013,6 +1101,7 @@ def main():
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"args": {k: v for k, v in vars(args).items()}, "results": results,
                    "medians": {f"{w}/{t}": m for (w, t), m in S.items()},
+                   "accuracy": accuracy,
                    "commands": bench.commands}, f, indent=1, default=str)
     say(f"bench: wrote {rel(os.path.join(args.out, 'results.md'))} and results.json")
     if not args.keep_traces:
