@@ -23,21 +23,23 @@ def _printed(t, out, key):
 
 
 def test_estimated_leak_within_ten_percent(t):
-    """tests/programs/sampling_leak.c leaks 464 MB through leak_entry (20,000 blocks of 16 B to
-    4 KiB, 400 of 16 to 512 KiB, 64 of 1 to 8 MiB) among 3,000,000 churn operations.
+    """bench/sampled_leak.c (the harness's accuracy program) leaks 400 MiB through leak_entry,
+    a third of the bytes each in blocks of 16 B to 4 KiB, 16 to 512 KiB and 1 to 8 MiB (68,606
+    blocks), among 3,000,000 churn operations.
 
     Why 10% never fails: the estimate is a sum over the blocks of s/p for the picked ones
-    (p = 1 - exp(-s/P)), unbiased, with variance sum(s^2 (1-p)/p) over the leaked blocks. For
-    this leak that is a standard deviation of 1.8% of the total (small blocks, s << P, add
-    about s*P each: 39 MB of them give 4.5 MB; the large ones are nearly always picked and
-    add almost nothing): 10% is 5.6 standard deviations, a chance below 1e-7 per seed. On top
-    of that the seed is fixed (LEAKSHIM_SAMPLE_SEED) and the program single-threaded, so the
-    run is the same every time; seeds 1 to 5 gave errors from -1.8% to +1.0%."""
-    exe = t.build("sampling_leak.c")
-    r = t.run_ok([exe], env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_SAMPLE_SEED": "20240601"},
-                 timeout=120)
+    (p = 1 - exp(-s/P)), unbiased, with variance sum(s^2 (1-p)/p) over the leaked blocks, which
+    the program prints: a standard deviation of 11.2 MB, 2.7% of the leak (small blocks, s << P,
+    add about s*P each; the large ones are nearly always picked and add almost nothing), so
+    10% is 3.7 standard deviations, a chance of 2e-4 per seed. On top of that the seed is fixed
+    (LEAKSHIM_SAMPLE_SEED) and the program single-threaded, so the run is the same every time
+    (+0.43%); seeds 1 to 6 gave errors from -3.3% to +3.1%."""
+    exe = t.build("../../bench/sampled_leak.c", extra=["-lm"], name="sampled_leak")
+    r = t.run_ok([exe, "--leak", str(400 << 20), "--mix", "mixed"],
+                 env={"LEAKSHIM_SAMPLE": "512k", "LEAKSHIM_SAMPLE_SEED": "20240601"}, timeout=120)
     exact = _printed(t, r.out, "leaked_bytes")
-    t.eq(exact, 464309101, "the program's leak (fixed seed)")
+    t.eq(exact, 419688215, "the program's leak (its sizes are fixed)")
+    t.eq(_printed(t, r.out, "sd_bytes"), 11213390, "the estimate's standard deviation")
     rep = t.report(r.traces[0])
     t.expect_complete(rep)
     t.eq(rep["process"]["sampling_period_bytes"], PERIOD, "process.sampling_period_bytes")
@@ -45,7 +47,7 @@ def test_estimated_leak_within_ten_percent(t):
     t.eq(rep["process"]["escalations"], 0, "process.escalations")
     estimated, blocks = lib.leaked(rep, "leak_entry")
     error = estimated / exact - 1
-    t.note(f"sampling_leak: estimated {estimated} B in {blocks} blocks, exact {exact} B in 20464: "
+    t.note(f"sampled_leak: estimated {estimated} B in {blocks} blocks, exact {exact} B in 68606: "
            f"{100 * error:+.2f}%")
     t.check(abs(error) < 0.10, f"estimated {estimated} B, exact {exact} B: {100 * error:+.1f}%")
     total_error = rep["summary"]["leaked_bytes"] / exact - 1
