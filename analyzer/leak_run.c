@@ -2,20 +2,40 @@
 #include "leak_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* 1 when the first non-blank byte of the file is '{', 0 when it is something else, -1 when
- * the file cannot be read. */
+ * the file cannot be read or is not a regular file (opened without blocking, so that a FIFO
+ * cannot hang the command; a trace must be a regular file too). */
 static int looks_like_json(const char *path, char *error, size_t error_len)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(error, error_len, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(error, error_len, "%s: %s", path,
+                 S_ISDIR(st.st_mode) ? "is a directory, not a trace or a report"
+                                     : "not a regular file, not a trace or a report");
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(error, error_len, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     int c;

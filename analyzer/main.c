@@ -31,6 +31,27 @@ static const char usage[] =
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
     "LEAKSHIM_MARK_SIGNAL (see README.md).\n";
 
+/* The commands whose options do not all fit in the overview above. */
+static const char report_usage[] =
+    "usage: leakshim report [--format text|json|collapsed|pprof|html] [--top N]\n"
+    "                       [--sort score|bytes|count|growth] [--since B] [--until B]\n"
+    "                       [--value leaked|allocated|count] [--alerts FILE]\n"
+    "                       [--color auto|always|never] [-o FILE] TRACE\n"
+    "  B: seconds from the start (2.5) or a mark's name; --top 0 shows every suspect\n"
+    "  --value: what collapsed and pprof count; --alerts: watch's alerts on the HTML time line\n"
+    "  -o, --output FILE: the report goes to FILE (pprof needs it on a terminal)\n"
+    "  Exit 0: the trace was read; 2: usage error, unreadable or invalid trace.\n";
+
+static const char watch_usage[] =
+    "usage: leakshim watch [--interval SECONDS] [--listen [ADDR:]PORT] [--top N]\n"
+    "                      [--learn SECONDS | --learn-until MARK] [--threshold SIGMAS]\n"
+    "                      [--consecutive N] [--alerts FILE] [--status auto|always|never]\n"
+    "                      [--wait SECONDS] TRACE\n"
+    "  follows TRACE while the process records it; alerts when the heap's growth or the\n"
+    "  allocation rate leaves what the learning period showed; Prometheus metrics at\n"
+    "  http://ADDR:PORT/metrics; the report when the process ends.\n"
+    "  Exit 0: the process ended (or SIGINT/SIGTERM); 2: usage error, invalid trace.\n";
+
 #define LEAKSHIM_VERSION "0.3.0"
 
 static int wants_help(const char *arg)
@@ -43,16 +64,18 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
-        int own_help; /* prints its own --help */
+        int own_help;     /* prints its own --help */
+        const char *help; /* else this, or the overview when NULL */
     } commands[] = {
-        {"report", cmd_report, 0}, {"run", cmd_run, 0},     {"timeline", cmd_timeline, 0},
-        {"check", cmd_check, 1},   {"diff", cmd_diff, 1},   {"watch", cmd_watch, 0},
+        {"report", cmd_report, 0, report_usage}, {"run", cmd_run, 0, NULL},
+        {"timeline", cmd_timeline, 0, NULL},     {"check", cmd_check, 1, NULL},
+        {"diff", cmd_diff, 1, NULL},             {"watch", cmd_watch, 0, watch_usage},
     };
     for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof *commands; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
         if (argc == 3 && wants_help(argv[2]) && !commands[i].own_help) {
-            fputs(usage, stdout);
+            fputs(commands[i].help ? commands[i].help : usage, stdout);
             return 0;
         }
         return commands[i].run(argc - 1, argv + 1);

@@ -4,10 +4,16 @@
  *
  * glibc's own exit() reaches _exit internally, not through these symbols; posix_spawn and
  * system() exec in a child through internal calls too, so neither comes here. A vfork child
- * that calls these shares the parent's memory: lifecycle.c's pid check leaves it alone. */
+ * that calls these shares the parent's memory: lifecycle.c's pid check leaves it alone.
+ * daemon() ends its parent with such an internal _exit, so it is done here, as glibc does it,
+ * with the parent's end through _exit. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lifecycle.h"
@@ -29,6 +35,43 @@ EXPORT void _Exit(int status)
     shim_finish_trace();
     REAL("_Exit", void (*)(int))(status);
     __builtin_unreachable();
+}
+
+/* glibc 2.36's daemon(3), step for step: fork, the parent exits 0, the child leads a new
+ * session, moves to / unless nochdir, and puts /dev/null (checked to be that device) on
+ * descriptors 0 to 2 unless noclose. */
+EXPORT int daemon(int nochdir, int noclose)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    if (!nochdir)
+        (void)chdir("/");
+    if (!noclose) {
+        int fd = open("/dev/null", O_RDWR);
+        struct stat st;
+        if (fd < 0)
+            return -1;
+        if (fstat(fd, &st) < 0) {
+            close(fd);
+            return -1;
+        }
+        if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+            close(fd);
+            errno = ENODEV; /* as glibc: no call failed, the device is not /dev/null */
+            return -1;
+        }
+        (void)dup2(fd, STDIN_FILENO);
+        (void)dup2(fd, STDOUT_FILENO);
+        (void)dup2(fd, STDERR_FILENO);
+        if (fd > 2)
+            close(fd);
+    }
+    return 0;
 }
 
 EXPORT void abort(void)

@@ -327,6 +327,9 @@ void tracefile_trim(struct tracefile *t)
         if (ftruncate(fd, (off_t)length) < 0)
             shim_warn("cannot trim trace file %s: %s", t->path, strerror(errno));
         close(fd);
+    } else if (!t->failed) { /* e.g. the program changed its user or its root directory */
+        shim_warn("cannot open trace file %s again to finish it: %s; it stays unfinished",
+                  t->path, strerror(errno));
     }
     t->direct = 1;
 }

@@ -32,6 +32,7 @@
 #include "stack_hash.h"
 #include "staging.h"
 #include "tracefile.h"
+#include "uncounted_thread.h"
 
 /* Stacks are found by the hash the hooks computed (stack_hash.h), which is already well mixed. */
 #define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = (unsigned)*(const uint64_t *)(keyptr))
@@ -67,6 +68,7 @@ static struct {
     size_t region_bytes;
     pthread_t thread;
     int running;
+    int uncounted; /* glibc does not count the thread (uncounted_thread.h) */
     _Atomic int stop_requested;
     _Atomic uint64_t processed;
     _Atomic uint64_t flushed;
@@ -652,6 +654,8 @@ static void *writer_main(void *arg)
         }
         ring_wait_for_data(&writer_ring, atomic_load(&w.stop_requested) ? 1000000L : IDLE_WAIT_NS);
     }
+    if (w.uncounted)
+        uncounted_thread_rejoin_count();
     return NULL;
 }
 
@@ -716,6 +720,7 @@ int writer_start(const struct shim_options *options)
         tracefile_close(&w.file);
         return -1;
     }
+    w.uncounted = uncounted_thread_leave_count();
     w.running = 1;
     return 0;
 }

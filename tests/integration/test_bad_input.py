@@ -1,6 +1,7 @@
 """The analyzer treats every trace, ring file and module it names as untrusted input: a real
 trace cut at a dense sample of offsets, a ring file left by a killed process with bytes
-overwritten, and traced binaries that were changed or removed afterwards."""
+overwritten, traced binaries that were changed or removed afterwards, and paths that are no
+regular file (a FIFO nobody writes to, a directory, a device) given to every command."""
 import json
 import os
 import random
@@ -110,3 +111,26 @@ def test_changed_and_missing_binary(t):
         t.check(all(f["function"] is None and f["file"] is None and f["line"] is None for f in own),
                 f"{what} binary: frames of the binary are not all null: {own[:2]}")
         t.eq(rep["summary"]["leaked_allocations"] >= 40, True, f"{what} binary: leaks still counted")
+
+
+def test_every_command_refuses_what_is_not_a_regular_file(t):
+    """A FIFO that no one writes to, a directory, /dev/zero and a missing file, as the TRACE of
+    report, timeline, check and watch, as either side of diff and as check's baseline: each
+    command exits 2 at once (opening a FIFO for reading must not wait for a writer) with a
+    message naming the path, and prints no result on stdout."""
+    exe = t.build("bad_input_prog.c")
+    good = t.run_ok([exe]).traces[0]
+    d = t.mkdir("odd")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    paths = {"a FIFO": fifo, "a directory": d, "a device": "/dev/zero",
+             "a missing file": os.path.join(d, "missing")}
+    for what, path in paths.items():
+        for args in (["report", path], ["timeline", path], ["check", path],
+                     ["watch", "--wait", "1", path], ["diff", path, good], ["diff", good, path],
+                     ["check", "--baseline", path, good]):
+            p = t.cli(args, timeout=20)
+            err = p.stderr.decode(errors="replace")
+            t.check(p.returncode == 2 and path in err and p.stdout == b"",
+                    f"leakshim {' '.join(args)} ({what}): exit {signame(p.returncode)}, "
+                    f"stdout {tail(p.stdout, 80)!r}, stderr {err.strip()[:160]!r}")

@@ -270,6 +270,58 @@ def test_posix_spawn_and_system(t):
             t.expect_leaks(mine[0], CHILD_LEAKS)
 
 
+def _daemon_facts(path, timeout=15):
+    """The lines the daemon wrote to `path`, once its last line "done" is there (None if never)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read()
+            if text.endswith("done\n"):
+                return text
+        time.sleep(0.05)
+    return None
+
+
+def test_daemon(t):
+    """daemon(3), with and without noclose: glibc's parent ends inside daemon with an internal
+    _exit that no interposed symbol sees, yet its trace is complete and exact (its leaks
+    only); the daemon (a forked child) writes its own complete trace with its own leaks only;
+    no ring file is left behind; the daemon becomes what it becomes without the shim (working
+    directory /, descriptors 0..2 on /dev/null unless noclose, a session leader)."""
+    exe = t.build("life_daemon.c")
+    for mode in ("close", "noclose"):
+        plain_facts = os.path.join(t.tmp, f"plain-{mode}.txt")
+        plain = t.run([exe, plain_facts, mode], traced=False, timeout=30)
+        t.require(plain.rc == 0, f"{mode}: without the shim {signame(plain.rc)}")
+        want = _daemon_facts(plain_facts)
+        t.require(want, f"{mode}: the daemon never wrote its facts without the shim")
+        facts = os.path.join(t.tmp, f"traced-{mode}.txt")
+        r = t.run([exe, facts, mode], timeout=30)
+        t.check(r.rc == 0, f"{mode}: {signame(r.rc)} under the shim; {tail(r.stderr)}")
+        t.eq(_daemon_facts(facts), want, f"{mode}: what the daemon became under the shim")
+        end = time.monotonic() + 15
+        while time.monotonic() < end and (len(os.listdir(r.trace_dir)) != 2 or
+                                          any(n.startswith(".") for n in os.listdir(r.trace_dir))):
+            time.sleep(0.05)
+        names = sorted(os.listdir(r.trace_dir))
+        t.check(not [n for n in names if n.startswith(".")], f"{mode}: files left beside the traces: {names}")
+        traces = sorted(os.path.join(r.trace_dir, n) for n in names if not n.startswith("."))
+        if not t.check(len(traces) == 2, f"{mode}: traces {names}, expected the parent's and the daemon's"):
+            continue
+        reps = _reports(t, traces)
+        if len(reps) != 2:
+            continue
+        parent, child = sorted(reps.values(), key=lambda rep: leaked(rep, "daemon_child_leak"))
+        t.check(child["process"]["ppid"] == parent["process"]["pid"],
+                f"{mode}: the daemon's ppid {child['process']['ppid']}, parent {parent['process']['pid']}")
+        for who, rep, table in (("parent", parent, {"daemon_parent_leak": (60, 2), "daemon_child_leak": (0, 0)}),
+                                ("daemon", child, {"daemon_parent_leak": (0, 0), "daemon_child_leak": (150, 3)})):
+            t.expect_complete(rep, f"{mode}: the {who}'s trace")
+            t.eq(rep["process"]["end"], "exit", f"{mode}: the {who}'s process.end")
+            t.expect_leaks(rep, table)
+
+
 # --- 3. exec ---------------------------------------------------------------------------------
 
 BEFORE = {"leak_before_exec": (1111, 1), "leak_before_small": (150, 3), "leak_after_exec": (0, 0)}
@@ -379,7 +431,7 @@ def test_exec_failure_while_thread_allocates(t):
 EXIT_LEAKS = {"exit_leak": (120, 3), "exit_thread_leak": (500, 1), "exit_churn": (0, 0), "exit_double_freed": (0, 0)}
 EXIT_MODES = [  # mode, status (negative: signal), complete
     ("return", 3, True), ("exit", 4, True), ("_exit", 5, True), ("_Exit", 6, True),
-    ("thread-exit", 7, True), ("abort", -signal.SIGABRT, False),
+    ("thread-exit", 7, True), ("main-pthread-exit", 0, True), ("abort", -signal.SIGABRT, False),
     ("segv", -signal.SIGSEGV, False), ("term", -signal.SIGTERM, False),
 ]
 
@@ -408,10 +460,11 @@ def _check_exit(t, mode, status, complete):
 
 
 def test_exit_paths(t):
-    """return from main, exit, _exit, _Exit, exit from another thread, abort, raise(SIGSEGV) and
-    kill(getpid(), SIGTERM): the program's status or signal is kept, the leaks recorded before are
-    exactly in the trace, complete for the first five; for the others the analyzer still reports
-    (exit 0), with process.complete false and a warning."""
+    """return from main, exit, _exit, _Exit, exit from another thread, pthread_exit from main
+    (the process ends with its last thread: the shim's writer thread must not count as one),
+    abort, raise(SIGSEGV) and kill(getpid(), SIGTERM): the program's status or signal is kept,
+    the leaks recorded before are exactly in the trace, complete for the first six; for the
+    others the analyzer still reports (exit 0), with process.complete false and a warning."""
     for mode, status, complete in EXIT_MODES:
         _check_exit(t, mode, status, complete)
 

@@ -111,6 +111,26 @@ def test_dup2_onto_high_descriptors(t):
     t.expect_leaks(rep, {"fd_leak": (72, 3), "fd_churn": (0, 0)})
 
 
+def test_privilege_drop_is_said(t):
+    """A program started by root that becomes nobody, or changes its root directory, after it
+    started recording can no longer open its trace by path to finish it (README, "What leakshim
+    guarantees"): the program runs as without the shim, and the shim says on stderr, once, that
+    the trace stays unfinished, naming it; the trace still reads, with what came before."""
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    exe = t.build("life_drop.c")
+    for args in (["setuid"], ["chroot", t.mkdir("jail")]):
+        r = t.run([exe] + args, timeout=30)
+        t.check(r.rc == 0 and r.out == "done\n", f"{args[0]}: {signame(r.rc)}, stdout {r.out!r}")
+        if not t.check(len(r.traces) == 1, f"{args[0]}: traces {r.traces}"):
+            continue
+        said = [line for line in r.err.splitlines() if line.startswith("leakshim:")]
+        t.check(len(said) == 1 and r.traces[0] in said[0] and "unfinished" in said[0],
+                f"{args[0]}: the shim said {said}")
+        rep = t.report(r.traces[0], allow_warning=True)
+        t.expect_leaks(rep, {"drop_leak_before": (128, 2)})
+
+
 # --- 7. signals ---------------------------------------------------------------------------------
 
 

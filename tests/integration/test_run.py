@@ -130,13 +130,30 @@ def test_program_that_cannot_run(t):
     t.check("trace" not in err, f"stderr talks of traces: {err!r}")
 
 
+HELP_OPTIONS = {  # every option each command takes, as the README's usage lines give them
+    "report": ["--format", "--top", "--sort", "--since", "--until", "--value", "--alerts",
+               "--color", "-o FILE", "--output"],
+    "timeline": ["--format"],
+    "check": ["--max-leaked-bytes", "--max-leaked-blocks", "--max-growth", "--since", "--until",
+              "--suppressions", "--no-default-suppressions", "--baseline", "--max-new-suspects",
+              "--baseline-threshold", "--junit", "--sarif", "--json", "--source-root"],
+    "diff": ["--threshold"],
+    "watch": ["--interval", "--listen", "--top", "--learn", "--learn-until", "--threshold",
+              "--consecutive", "--alerts", "--status", "--wait"],
+    "run": ["--output"],
+}
+
+
 def test_help_and_version(t):
-    """`leakshim COMMAND --help` prints the usage on stdout, exit 0; `--version` its version."""
+    """`leakshim COMMAND --help` prints the usage on stdout, exit 0, and names every option of
+    the command; `--version` prints its version."""
     for args in (["--help"], ["report", "--help"], ["timeline", "-h"], ["watch", "--help"],
                  ["run", "--help"], ["check", "--help"], ["diff", "--help"]):
         p = t.cli(args)
         t.eq(p.returncode, 0, f"leakshim {' '.join(args)}: exit status")
         t.check(b"usage: leakshim" in p.stdout, f"leakshim {' '.join(args)}: {tail(p.stdout)}")
+        missing = [o for o in HELP_OPTIONS.get(args[0], []) if o.encode() not in p.stdout]
+        t.check(not missing, f"leakshim {' '.join(args)} does not name {missing}")
     p = t.cli(["--version"])
     t.check(p.returncode == 0 and re.match(rb"leakshim \d+\.\d+\.\d+\n$", p.stdout), f"--version: {p.stdout!r}")
 

@@ -6,6 +6,8 @@
  *   life_exit _exit        _exit(5)
  *   life_exit _Exit        _Exit(6)
  *   life_exit thread-exit  exit(7) from a second thread while main sleeps
+ *   life_exit main-pthread-exit  pthread_exit from main while a second thread runs, which
+ *                          returns 20 ms later: the last thread's end exits the process (0)
  *   life_exit abort        abort() right after the last allocation
  *   life_exit assert       a failed assert() right after the last allocation (glibc's
  *                          __assert_fail prints the message and calls abort)
@@ -51,6 +53,14 @@ static void *exiter(void *arg)
     exit(7);
 }
 
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return NULL;
+}
+
 static void pause_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -88,6 +98,10 @@ int main(int argc, char **argv)
         pthread_create(&th, NULL, exiter, NULL);
         for (;;)
             pause();
+    }
+    if (strcmp(mode, "main-pthread-exit") == 0) {
+        pthread_create(&th, NULL, sleeper, NULL);
+        pthread_exit(NULL);
     }
     if (strcmp(mode, "abort") == 0)
         abort();
