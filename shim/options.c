@@ -1,12 +1,13 @@
 /* Parsing of the LEAKSHIM_* settings. Sizes accept K, M, G and T suffixes (powers of 1024),
  * durations ms and s suffixes (milliseconds without one), signals a name with or without
- * "SIG" or a number, or "off". */
+ * "SIG" in either case or a number, or "off" (or 0). */
 #include "options.h"
 
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 
@@ -101,14 +102,14 @@ static int parse_signal(const char *text)
     } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
                  {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
                  {"URG", SIGURG}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}};
-    if (strcmp(text, "off") == 0 || strcmp(text, "0") == 0)
+    if (strcasecmp(text, "off") == 0 || strcmp(text, "0") == 0)
         return 0;
-    if (strncmp(text, "SIG", 3) == 0)
+    if (strncasecmp(text, "SIG", 3) == 0)
         text += 3;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(text, names[i].name) == 0)
+        if (strcasecmp(text, names[i].name) == 0)
             return names[i].number;
-    if (strncmp(text, "RTMIN", 5) == 0) {
+    if (strncasecmp(text, "RTMIN", 5) == 0) {
         uint64_t k = 0;
         if (text[5] && (text[5] != '+' || parse_number(text + 6, OPTION_COUNT, &k) < 0))
             return -1;

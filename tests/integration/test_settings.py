@@ -44,14 +44,18 @@ def test_bad_values_reported_once(t):
 
 def test_interval_and_mark_signal_values(t):
     """Good spellings of the newer settings pass without a warning (test_growth checks that the
-    interval takes effect, and the signal mark)."""
+    interval takes effect, and the signal mark); signal names in either case, as kill(1) takes
+    them; a misspelt one warns."""
     exe = t.build("threads.c")
     for env in ({"LEAKSHIM_INTERVAL": "2s"}, {"LEAKSHIM_INTERVAL": "250"},
                 {"LEAKSHIM_MARK_SIGNAL": "SIGUSR1"}, {"LEAKSHIM_MARK_SIGNAL": "rtmin+2"},
-                {"LEAKSHIM_MARK_SIGNAL": "RTMIN+2"}, {"LEAKSHIM_MARK_SIGNAL": "off"},
+                {"LEAKSHIM_MARK_SIGNAL": "RTMIN+2"}, {"LEAKSHIM_MARK_SIGNAL": "usr2"},
+                {"LEAKSHIM_MARK_SIGNAL": "SigUsr1"}, {"LEAKSHIM_MARK_SIGNAL": "off"},
+                {"LEAKSHIM_MARK_SIGNAL": "OFF"}, {"LEAKSHIM_MARK_SIGNAL": "0"},
+                {"LEAKSHIM_MARK_SIGNAL": "usr3"},
                 {"LEAKSHIM_SAMPLE": "1T"}, {"LEAKSHIM_SAMPLE": "2G"}):
         r = t.run([exe], env=env, timeout=120)
-        want_warning = env.get("LEAKSHIM_MARK_SIGNAL") == "rtmin+2"  # names are upper case
+        want_warning = env.get("LEAKSHIM_MARK_SIGNAL") == "usr3"
         t.check((b"leakshim" in r.stderr) == want_warning, f"{env}: stderr {tail(r.stderr)}")
         t.check(r.rc == 0 and len(r.traces) == 1, f"{env}: {signame(r.rc)}, {len(r.traces)} traces")
 
