@@ -110,9 +110,9 @@ static enum trace_status start(struct trace_reader *r)
         s = fail(r, TRACE_INVALID, "cannot read: %s", strerror(r->read_errno));
     else if (got == 0)
         s = fail(r, TRACE_INVALID, "empty file, not a leakshim trace");
-    else if (got < TRACE_MAGIC_LEN || memcmp(h, TRACE_MAGIC, TRACE_MAGIC_LEN) != 0)
+    else if (memcmp(h, TRACE_MAGIC, got < TRACE_MAGIC_LEN ? got : TRACE_MAGIC_LEN) != 0)
         s = fail(r, TRACE_INVALID, "offset 0: bad magic number, not a leakshim trace");
-    else if (got < TRACE_HEADER_LEN)
+    else if (got < TRACE_HEADER_LEN) /* the start of the magic, at least */
         s = fail(r, TRACE_INVALID, "offset %zu: file header cut short", got);
     else if ((r->version = (uint16_t)(h[8] | h[9] << 8)) < TRACE_OLDEST_VERSION ||
              r->version > TRACE_VERSION)
