@@ -86,7 +86,10 @@ void unwind_cache_trim(void *const *buffer, unsigned n)
         return;
     struct tls_index ti = {unwind_module, 0};
     const char *block = __tls_get_addr(&ti);
-    const struct trace_cache *cache = block ? *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET) : NULL;
+    if (!block)
+        return;
+    const struct trace_cache *cache =
+        *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
     if (!cache || cache->log_size != TABLE_LOG_SIZE || !cache->slots)
         return;
     size_t bytes = ((size_t)1 << TABLE_LOG_SIZE) * sizeof(struct slot);
