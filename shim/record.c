@@ -14,6 +14,7 @@
 #include "seen_stacks.h"
 #include "stack_hash.h"
 #include "trace_format.h"
+#include "unwind_cache.h"
 #include "writer.h"
 
 unsigned record_depth = 64;
@@ -65,6 +66,8 @@ reserve_with_stack(uint32_t fixed_words, int nested, uint64_t *pos, uint32_t *wo
     } else {
         *words = fixed_words + depth;
         *stack_aux = depth;
+        if (__builtin_expect(!unwind_cache_done, 0))
+            unwind_cache_trim(frames, first + depth);
     }
     if (!reserve(*words, nested, pos))
         return 0;

@@ -1,4 +1,7 @@
 /* Creating the trace file and appending to it through 256 KiB shared mappings; see tracefile.h.
+ * The pages of a mapping that are written whole are handed back (MADV_DONTNEED, every
+ * RELEASE_BYTES): their bytes stay in the file's page cache, and the process keeps at most
+ * about RELEASE_BYTES plus one append of the trace resident instead of the whole mapping.
  * Each extension opens the file again by its absolute path and checks that it is still the
  * same inode before touching it. The descriptor lives at a high number (high_fd.h) and is
  * checked again after the mapping is made: a program that closed it meanwhile makes the
@@ -19,6 +22,7 @@
 #include "trace_format.h"
 
 #define CHUNK_BYTES (256u << 10)
+#define RELEASE_BYTES (32u << 10)
 #define MAX_SUFFIX 10000
 
 static size_t exe_basename(char *out, size_t cap)
@@ -174,6 +178,19 @@ static void unmap_chunk(struct tracefile *t)
     t->chunk = NULL;
     t->chunk_offset += t->chunk_used;
     t->chunk_used = 0;
+    t->chunk_released = 0;
+}
+
+/* Hands back the whole pages written since the last release, once there are RELEASE_BYTES of
+ * them. Their PTEs go, the file's dirty pages stay: nothing written is lost or reread. */
+static void release_written(struct tracefile *t)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t end = t->chunk_used & ~(page - 1);
+    if (end - t->chunk_released < RELEASE_BYTES)
+        return;
+    madvise(t->chunk + t->chunk_released, end - t->chunk_released, MADV_DONTNEED);
+    t->chunk_released = end;
 }
 
 /* Maps `CHUNK_BYTES` of the trace from `start`, with its blocks reserved. Returns the mapping,
@@ -217,6 +234,7 @@ static int map_next_chunk(struct tracefile *t)
         return -1;
     t->chunk = m;
     t->chunk_used = (size_t)(t->chunk_offset - start);
+    t->chunk_released = 0;
     t->chunk_offset = start;
     return 0;
 }
@@ -270,6 +288,7 @@ int tracefile_append(struct tracefile *t, const void *data, size_t n)
         t->chunk_used += k;
         p += k;
         n -= k;
+        release_written(t);
     }
     return t->failed ? -1 : 0;
 }

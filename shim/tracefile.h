@@ -22,6 +22,7 @@ struct tracefile {
     uint8_t *chunk;          /* current mapping, or NULL */
     uint64_t chunk_offset;   /* file offset of the mapping */
     size_t chunk_used;       /* bytes written into the mapping */
+    size_t chunk_released;   /* of which these (whole pages) are handed back to the kernel */
     int failed;              /* set once: appends are refused from then on */
     int direct;              /* appends are written at once, nothing is reserved (tracefile_trim) */
 };

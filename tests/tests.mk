@@ -13,7 +13,8 @@ TEST_CFLAGS = $(ALL_CFLAGS) -Ishim -Ianalyzer -Itests/unit -pthread
 
 # The shim's parts that do not interpose anything, for unit tests of the writer and ring.
 SHIM_TESTABLE := capture compress escalation guard high_fd log modules options record resident ring \
-                 sampled_heap sampler seen_stacks staging tracefile uncounted_thread writer
+                 sampled_heap sampler seen_stacks staging tracefile uncounted_thread unwind_cache \
+                 writer
 SAN_SHIM_OBJ  := $(SHIM_TESTABLE:%=$(BUILD)/san/shim/%.o)
 SAN_ANALYZER_OBJ := $(ANALYZER_LIB_OBJ:$(BUILD)/%=$(BUILD)/san/%)
 

@@ -1,0 +1,106 @@
+/* Handing libunwind's per-thread trace cache back to the kernel; see unwind_cache.h. */
+#include "unwind_cache.h"
+
+#include <link.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+/* libunwind 1.6's layout (src/x86_64/Gtrace.c). */
+#define UNWIND_TLS_BYTES 16        /* its thread-local block: an int, then the cache pointer */
+#define UNWIND_TLS_CACHE_OFFSET 8
+#define TABLE_LOG_SIZE 14          /* HASH_MIN_BITS: the table's size at creation */
+#define TABLE_PROBES 16            /* trace_lookup's linear probing gives up after this many */
+
+struct trace_cache {              /* unw_trace_cache_t, its first fields */
+    struct slot *slots;
+    size_t log_size;
+};
+struct slot {                     /* unw_tdep_frame_t: the address, then bit fields */
+    uint64_t address;
+    uint64_t fields;
+};
+
+/* The argument of __tls_get_addr on x86-64 (ld.so's tls_index). */
+struct tls_index {
+    unsigned long module, offset;
+};
+extern void *__tls_get_addr(struct tls_index *ti);
+
+__thread int unwind_cache_done __attribute__((tls_model("initial-exec")));
+static unsigned long unwind_module; /* libunwind's TLS module id, 0 if not recognised */
+
+static int find_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t code = (uintptr_t)data;
+    int has_code = 0;
+    size_t tls_bytes = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && code >= start && code - start < ph->p_memsz)
+            has_code = 1;
+        if (ph->p_type == PT_TLS)
+            tls_bytes = ph->p_memsz;
+    }
+    if (!has_code)
+        return 0;
+    if (tls_bytes == UNWIND_TLS_BYTES)
+        unwind_module = info->dlpi_tls_modid;
+    return 1;
+}
+
+void unwind_cache_init(void)
+{
+    dl_iterate_phdr(find_module, (void *)(uintptr_t)&unw_backtrace);
+}
+
+/* The slot of `address` in a table of 2^log_size slots, as trace_lookup finds it, or NULL. */
+static const struct slot *lookup(const struct slot *slots, size_t log_size, uint64_t address)
+{
+    uint64_t mask = ((uint64_t)1 << log_size) - 1;
+    uint64_t i = ((address * 0x9e3779b97f4a7c16ull) >> 43) & mask;
+    for (int probe = 0; probe < TABLE_PROBES; probe++, i = (i + 1) & mask) {
+        if (slots[i].address == address)
+            return &slots[i];
+        if (slots[i].address == 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+void unwind_cache_trim(void *const *buffer, unsigned n)
+{
+    /* Every address of the buffer but the last was looked up in the table (tdep_trace looks
+     * an address up before it unwinds past it), as the address of the call instruction (one
+     * byte before the return address) or, after a signal frame, as it is; two of them at
+     * least make a fingerprint. */
+    if (n < 3)
+        return;
+    unwind_cache_done = 1;
+    if (!unwind_module)
+        return;
+    struct tls_index ti = {unwind_module, 0};
+    const char *block = __tls_get_addr(&ti);
+    if (!block)
+        return;
+    const struct trace_cache *cache =
+        *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
+    if (!cache || cache->log_size != TABLE_LOG_SIZE || !cache->slots)
+        return;
+    size_t bytes = ((size_t)1 << TABLE_LOG_SIZE) * sizeof(struct slot);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if ((uintptr_t)cache->slots & (page - 1))
+        return;
+    for (unsigned i = 0; i + 1 < n; i++) {
+        uint64_t address = (uint64_t)(uintptr_t)buffer[i];
+        if (!lookup(cache->slots, TABLE_LOG_SIZE, address - 1) &&
+            !lookup(cache->slots, TABLE_LOG_SIZE, address))
+            return;
+    }
+    madvise(cache->slots, bytes, MADV_DONTNEED);
+}
