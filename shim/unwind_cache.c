@@ -18,6 +18,7 @@
 struct trace_cache {              /* unw_trace_cache_t, its first fields */
     struct slot *slots;
     size_t log_size;
+    size_t used;                  /* slots filled; at half the table, it grows fourfold */
 };
 struct slot {                     /* unw_tdep_frame_t: the address, then bit fields */
     uint64_t address;
@@ -88,8 +89,7 @@ void unwind_cache_trim(void *const *buffer, unsigned n)
     const char *block = __tls_get_addr(&ti);
     if (!block)
         return;
-    const struct trace_cache *cache =
-        *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
+    struct trace_cache *cache = *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
     if (!cache || cache->log_size != TABLE_LOG_SIZE || !cache->slots)
         return;
     size_t bytes = ((size_t)1 << TABLE_LOG_SIZE) * sizeof(struct slot);
@@ -102,5 +102,8 @@ void unwind_cache_trim(void *const *buffer, unsigned n)
             !lookup(cache->slots, TABLE_LOG_SIZE, address))
             return;
     }
-    madvise(cache->slots, bytes, MADV_DONTNEED);
+    /* The table is empty now, and so is its count of filled slots (the slots of the first
+     * backtrace would otherwise count twice towards libunwind's growing the table). */
+    if (madvise(cache->slots, bytes, MADV_DONTNEED) == 0)
+        cache->used = 0;
 }

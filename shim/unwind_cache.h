@@ -11,8 +11,9 @@
  * finding its address there, and a slot is filled whole, all fields written, when an address is
  * missed. A zero page is a page of empty slots; handing back a page of filled ones costs their
  * next lookups a miss each. So after a thread's first backtrace the table's pages are dropped
- * (MADV_DONTNEED: they read as zeros again), and from then on only the pages holding the slots
- * this thread fills come back.
+ * (MADV_DONTNEED: they read as zeros again) and the table's count of filled slots is set to 0
+ * (libunwind grows the table fourfold when that count reaches half its size); from then on
+ * only the pages holding the slots this thread fills come back.
  *
  * The table is reached through libunwind's thread-local block (16 bytes in 1.6: a flag, then
  * the cache, whose first fields are the table and log2 of its size). Nothing is handed back
