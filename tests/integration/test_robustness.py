@@ -1,5 +1,5 @@
 """Staying out of the program's way under the shim: descriptors (closing every one, dup2 onto
-high numbers), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
+high numbers, the trace held across changes of identity or root), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
 allocates at high frequency, SIGCHLD without SA_RESTART), odd stacks (swapcontext coroutines,
 longjmp out of deep recursion) and loader corner cases (ldd, running through ld.so, bad
 LEAKSHIM_* values, setuid programs). Leaks come from noinline functions of tests/programs/life_*.c with exact
