@@ -1,6 +1,7 @@
 /* High descriptors; see high_fd.h. */
 #include "high_fd.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,4 +24,12 @@ int high_fd_open(const char *path, int flags, mode_t mode)
         return low;
     close(low);
     return fd;
+}
+
+int high_fd_dup(int fd)
+{
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, high_number());
+    if (copy < 0 && errno != EBADF)
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return copy;
 }

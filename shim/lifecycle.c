@@ -144,6 +144,16 @@ void shim_before_exec(void)
     shim_guard--;
 }
 
+void shim_before_identity_change(void)
+{
+    shim_guard++;
+    /* shim_recording starts the trace of a forked child that has not started its own yet, so
+     * that it is created while the child may still do so */
+    if (shim_recording() && getpid() == recording_pid)
+        writer_before_identity_change();
+    shim_guard--;
+}
+
 void shim_exec_failed(void)
 {
     shim_guard++;

@@ -31,6 +31,9 @@ void shim_finish_trace(void);  /* _exit: drain, write the end record, close */
 void shim_flush_trace(void);   /* abort: drain, leave the trace marked unfinished */
 void shim_before_exec(void);   /* exec: mark the trace's end, drain; recording goes on */
 void shim_exec_failed(void);   /* exec returned: mark that the process goes on */
+/* Before a change of user, group or root directory (identity.c): writer_before_identity_change,
+ * in this process's trace (started now if this is a forked child that has not started it). */
+void shim_before_identity_change(void);
 
 /* True while this process records, without starting anything (for nested hooks, record.h). */
 static inline int shim_is_recording(void)

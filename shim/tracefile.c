@@ -2,10 +2,11 @@
  * The pages of a mapping that are written whole are handed back (MADV_DONTNEED, every
  * RELEASE_BYTES): their bytes stay in the file's page cache, and the process keeps at most
  * about RELEASE_BYTES plus one append of the trace resident instead of the whole mapping.
- * Each extension opens the file again by its absolute path and checks that it is still the
- * same inode before touching it. The descriptor lives at a high number (high_fd.h) and is
- * checked again after the mapping is made: a program that closed it meanwhile makes the
- * extension fail with EBADF, and it is tried again, never done on a file of the program's. */
+ * Each extension opens the file again by its absolute path (or duplicates the held descriptor,
+ * once tracefile_hold made one) and checks that it is still the same inode before touching it.
+ * The descriptor lives at a high number (high_fd.h) and is checked again after the mapping is
+ * made: a program that closed it meanwhile makes the extension fail with EBADF, and it is
+ * tried again, never done on a file of the program's. */
 #include "tracefile.h"
 
 #include <errno.h>
@@ -112,6 +113,7 @@ int tracefile_create(struct tracefile *t, const char *template)
 {
     char base[PATH_MAX];
     memset(t, 0, sizeof *t);
+    atomic_store(&t->held_fd, -1);
     t->failed = 1;
     if (expand_template(template, base, sizeof base) < 0) {
         shim_warn("trace path from '%s' is too long; not tracing", template);
@@ -156,7 +158,7 @@ static int is_trace(const struct tracefile *t, int fd)
 }
 
 /* Opens the trace again by path at a high descriptor, checking it is still our file. */
-static int reopen(struct tracefile *t)
+static int open_by_path(const struct tracefile *t)
 {
     int fd = high_fd_open(t->path, O_RDWR | O_NOFOLLOW, 0);
     if (fd < 0)
@@ -168,6 +170,58 @@ static int reopen(struct tracefile *t)
         return -1;
     }
     return fd;
+}
+
+/* A duplicate of the held descriptor while it is still open on our file (the program may have
+ * closed it, or put another file at its number), else -1. Duplicated first, then checked: the
+ * copy is the shim's alone, whatever the program does with the number meanwhile. */
+static int dup_held(const struct tracefile *t)
+{
+    int held = atomic_load(&t->held_fd);
+    int fd = held < 0 ? -1 : high_fd_dup(held);
+    if (fd >= 0 && is_trace(t, fd) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* A descriptor of our own on the trace, checked to be it: from the held one, else by path.
+ * When the path fails, the held one is asked again: another thread may have made it just
+ * before the change of identity or root that makes the path fail. */
+static int reopen(struct tracefile *t)
+{
+    int fd = dup_held(t);
+    if (fd < 0)
+        fd = open_by_path(t);
+    if (fd < 0) {
+        int saved = errno;
+        fd = dup_held(t);
+        if (fd < 0)
+            errno = saved;
+    }
+    return fd;
+}
+
+int tracefile_hold(struct tracefile *t)
+{
+    if (atomic_load(&t->held_fd) >= 0)
+        return 0;
+    int fd = open_by_path(t);
+    if (fd < 0)
+        return -1;
+    int none = -1;
+    if (!atomic_compare_exchange_strong(&t->held_fd, &none, fd))
+        close(fd); /* another thread holds one already */
+    return 0;
+}
+
+/* Closes the held descriptor, if any, and only while it is still ours. */
+static void release_held(struct tracefile *t)
+{
+    int held = atomic_exchange(&t->held_fd, -1);
+    if (held >= 0 && is_trace(t, held) == 0)
+        close(held);
 }
 
 static void unmap_chunk(struct tracefile *t)
@@ -346,7 +400,7 @@ void tracefile_trim(struct tracefile *t)
         if (ftruncate(fd, (off_t)length) < 0)
             shim_warn("cannot trim trace file %s: %s", t->path, strerror(errno));
         close(fd);
-    } else if (!t->failed) { /* e.g. the program changed its user or its root directory */
+    } else if (!t->failed) { /* e.g. a change of user or root the shim did not see */
         shim_warn("cannot open trace file %s again to finish it: %s; it stays unfinished",
                   t->path, strerror(errno));
     }
@@ -361,11 +415,13 @@ void tracefile_map_again(struct tracefile *t)
 void tracefile_close(struct tracefile *t)
 {
     tracefile_trim(t);
+    release_held(t);
     t->failed = 1;
 }
 
 void tracefile_abandon(struct tracefile *t)
 {
     unmap_chunk(t);
+    release_held(t);
     t->failed = 1;
 }

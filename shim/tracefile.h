@@ -1,16 +1,19 @@
 /* The trace file as the writer thread sees it: created once, then appended to through a shared
  * file mapping. No descriptor is kept open between appends, so a program that closes every
- * descriptor cannot take the trace's number and have trace bytes land in its own file.
+ * descriptor cannot take the trace's number and have trace bytes land in its own file; the
+ * one exception is tracefile_hold, for a process about to lose the right to open the trace by
+ * its path: from then on each use starts from that descriptor while it is still the trace.
  *
  * Guarantees: bytes appended are in the file's page cache at once, so they survive the
  * process being killed; space is reserved with fallocate before it is mapped, so a full disk
  * turns into an error here instead of SIGBUS in the program; the unused tail of the last chunk
  * reads as zeros (TRACE_REC_UNWRITTEN) until tracefile_close cuts the file to its length.
- * Only the writer thread calls these functions. */
+ * Only the writer thread calls these functions, except tracefile_hold. */
 #ifndef LEAKSHIM_TRACEFILE_H
 #define LEAKSHIM_TRACEFILE_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +28,7 @@ struct tracefile {
     size_t chunk_released;   /* of which these (whole pages) are handed back to the kernel */
     int failed;              /* set once: appends are refused from then on */
     int direct;              /* appends are written at once, nothing is reserved (tracefile_trim) */
+    _Atomic int held_fd;     /* the descriptor tracefile_hold keeps on the trace, or -1 */
 };
 
 /* Expands `template` (%p pid, %e executable base name, %% a percent sign), makes it absolute,
@@ -45,6 +49,14 @@ int tracefile_append_record(struct tracefile *t, const uint8_t *header, size_t h
 /* Bytes in the file so far, header included. */
 uint64_t tracefile_length(const struct tracefile *t);
 
+/* Opens the trace by its path, unless a descriptor is held already, and holds that descriptor
+ * (high, close-on-exec) until tracefile_close or tracefile_abandon; every later use of the
+ * trace duplicates it while it is still open on the trace, and opens the path again when it
+ * is not (the program closed it or put another file at its number). Any thread may call this,
+ * while the writer runs. Returns 0 when a descriptor is held, -1 with errno set if the trace
+ * cannot be opened (the path is unreachable already). */
+int tracefile_hold(struct tracefile *t);
+
 /* Creates the hidden ring file .NAME.ring beside the trace, `bytes` long, maps it shared and
  * zeroed, and returns the mapping (NULL with a warning if it cannot). A stale file of that name
  * (left by an earlier process whose trace is gone) is replaced. */
@@ -58,10 +70,11 @@ void tracefile_remove_ring(struct tracefile *t);
 void tracefile_trim(struct tracefile *t);
 void tracefile_map_again(struct tracefile *t);
 
-/* Unmaps and cuts the file to the bytes written. */
+/* Unmaps and cuts the file to the bytes written, and closes the held descriptor. */
 void tracefile_close(struct tracefile *t);
 
-/* Forgets the file without touching it (a forked child must not write its parent's trace). */
+/* Forgets the file without touching it (a forked child must not write its parent's trace), and
+ * closes the held descriptor, the parent's, if the number still holds it. */
 void tracefile_abandon(struct tracefile *t);
 
 #endif

@@ -63,7 +63,8 @@ struct known_module {
 
 static struct {
     struct tracefile file;
-    struct ring_file_header *ring_file; /* the ring file's mapping while the file exists, or NULL */
+    /* the ring file's mapping while the file exists, or NULL (stop_ring, from any thread) */
+    struct ring_file_header *_Atomic ring_file;
     void *region;                       /* header, staging area, ring: the file's or anonymous */
     size_t region_bytes;
     pthread_t thread;
@@ -416,12 +417,13 @@ static uint32_t intern_stack(unsigned type, const uint64_t *rec, uint32_t aux)
 
 /* Removes the ring file but keeps the ring's memory mapped: a thread that passed the
  * recording check just before the stop may still put its record there (exec and exit end the
- * process soon after; a failed exec leaves one stale mapping behind). */
+ * process soon after; a failed exec leaves one stale mapping behind). The writer goes on
+ * staging and draining there as before: only the file's name is gone. Any thread may call
+ * this; the file is removed once. */
 static void stop_ring(void)
 {
-    if (w.ring_file)
+    if (atomic_exchange(&w.ring_file, NULL))
         tracefile_remove_ring(&w.file);
-    w.ring_file = NULL;
 }
 
 /* --- sampling and escalation (sampler.h, escalation.h) ------------------------------------ */
@@ -665,7 +667,8 @@ static int start_ring(const struct shim_options *options)
 {
     uint64_t capacity = ring_capacity_for(options->buffer_bytes / sizeof(uint64_t));
     w.region_bytes = RING_FILE_HEADER_BYTES + TRACE_STAGING_BYTES + capacity * sizeof(uint64_t);
-    w.region = w.ring_file = tracefile_create_ring(&w.file, w.region_bytes);
+    w.region = tracefile_create_ring(&w.file, w.region_bytes);
+    atomic_store(&w.ring_file, w.region);
     if (!w.region) {
         w.region = mmap(NULL, w.region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                         -1, 0);
@@ -763,6 +766,14 @@ void writer_note_mark_signal(unsigned n)
                                                                  memory_order_relaxed))
         ;
     ring_wake_consumer(&writer_ring);
+}
+
+void writer_before_identity_change(void)
+{
+    if (!w.running)
+        return;
+    (void)tracefile_hold(&w.file); /* if it cannot, the trace warns when it next needs the path */
+    stop_ring();
 }
 
 void writer_note_unload(void)

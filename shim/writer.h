@@ -22,6 +22,11 @@ int writer_start(const struct shim_options *options);
  * meanwhile. */
 void writer_sync(void);
 
+/* Before the process changes its user, group or root directory (and may lose the right to
+ * open files by their paths): holds a descriptor on the trace from now on and removes the ring
+ * file, while both can still be done. Any thread; the writer goes on meanwhile. */
+void writer_before_identity_change(void);
+
 /* Tells the writer that a library was unloaded: another one may take its address range, so
  * before the next stack it reads the module map again and writes every stack anew. */
 void writer_note_unload(void);

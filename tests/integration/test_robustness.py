@@ -1,5 +1,5 @@
 """Staying out of the program's way under the shim: descriptors (closing every one, dup2 onto
-high numbers), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
+high numbers, the trace held across changes of identity or root), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
 allocates at high frequency, SIGCHLD without SA_RESTART), odd stacks (swapcontext coroutines,
 longjmp out of deep recursion) and loader corner cases (ldd, running through ld.so, bad
 LEAKSHIM_* values, setuid programs). Leaks come from noinline functions of tests/programs/life_*.c with exact
@@ -111,24 +111,103 @@ def test_dup2_onto_high_descriptors(t):
     t.expect_leaks(rep, {"fd_leak": (72, 3), "fd_churn": (0, 0)})
 
 
-def test_privilege_drop_is_said(t):
-    """A program started by root that becomes nobody, or changes its root directory, after it
-    started recording can no longer open its trace by path to finish it (README, "What leakshim
-    guarantees"): the program runs as without the shim, and the shim says on stderr, once, that
-    the trace stays unfinished, naming it; the trace still reads, with what came before."""
+DROP_CHURN = 300000  # about 950 KiB of trace after the change: three extensions of 256 KiB
+
+
+def drop_run(t, args):
+    """Runs life_drop ARGS untraced, then traced; requires the same exit status 0 and output,
+    no word of the shim's, and no ring file left beside the traces. Returns the traced run."""
     if os.geteuid() != 0:
         raise Skip("needs root")
     exe = t.build("life_drop.c")
-    for args in (["setuid"], ["chroot", t.mkdir("jail")]):
-        r = t.run([exe] + args, timeout=30)
-        t.check(r.rc == 0 and r.out == "done\n", f"{args[0]}: {signame(r.rc)}, stdout {r.out!r}")
-        if not t.check(len(r.traces) == 1, f"{args[0]}: traces {r.traces}"):
-            continue
-        said = [line for line in r.err.splitlines() if line.startswith("leakshim:")]
-        t.check(len(said) == 1 and r.traces[0] in said[0] and "unfinished" in said[0],
-                f"{args[0]}: the shim said {said}")
-        rep = t.report(r.traces[0], allow_warning=True)
-        t.expect_leaks(rep, {"drop_leak_before": (128, 2)})
+    plain = t.run([exe] + args, traced=False, timeout=60)
+    r = t.run([exe] + args, timeout=60)
+    t.require(r.rc == 0 and plain.rc == 0,
+              f"{args[0]}: {signame(r.rc)} traced, {signame(plain.rc)} untraced; {tail(r.stderr)}")
+    t.eq(r.out, plain.out, f"{args[0]}: output under the shim against without it")
+    t.eq([line for line in r.err.splitlines() if line.startswith("leakshim:")], [],
+         f"{args[0]}: the shim's messages")
+    t.eq(sorted(os.listdir(r.trace_dir)), sorted(os.path.basename(x) for x in r.traces),
+         f"{args[0]}: files beside the traces")
+    return r
+
+
+def expect_whole_after_change(t, what, trace, leaks):
+    """The trace is complete and exact, and the writer extended it after the change."""
+    size = os.path.getsize(trace)
+    t.check(size > 3 * 256 * 1024, f"{what}: trace of {size} bytes, too short to have been "
+            f"extended after the change")
+    rep = t.report(trace)
+    t.expect_complete(rep, what)
+    t.expect_leaks(rep, leaks)
+    summary = rep.get("summary", {})
+    t.check(summary.get("allocations", 0) >= DROP_CHURN and summary.get("frees", 0) >= DROP_CHURN,
+            f"{what}: {summary.get('allocations')} allocations and {summary.get('frees')} frees, "
+            f"expected at least {DROP_CHURN} of each")
+
+
+DROPPED = {"drop_leak_before": (128, 2), "drop_leak_after": (48, 3), "drop_churn": (0, 0)}
+
+
+def test_identity_change_keeps_the_trace(t):
+    """A program started by root that becomes nobody (setgid then setuid; setresgid then
+    setresuid), or changes its root directory, keeps a whole trace (README, "What leakshim
+    guarantees", Descriptors): the shim holds the trace open before the change and removes the
+    ring file then, so the writer extends the trace three times after it (through the held
+    descriptor: the trace is root's, mode 0600, and out of reach after a chroot), the trace
+    ends complete and exact, and no ring file is left. The program's calls return what they
+    return without the shim, with the same errno: EDOM, set before each, after a call that
+    succeeds; EPERM for nobody's setuid(0) and setresuid(0,0,0); ENOENT for a chroot into a
+    missing directory."""
+    cases = [
+        (["setuid"], "setgid 0 EDOM\nsetuid 0 EDOM\nsetuid -1 EPERM\ndone\n"),
+        (["setresuid"], "setresgid 0 EDOM\nsetresuid 0 EDOM\nsetresuid -1 EPERM\ndone\n"),
+        (["chroot", t.mkdir("jail")], "chroot -1 ENOENT\nchroot 0 EDOM\ndone\n"),
+    ]
+    for args, want in cases:
+        r = drop_run(t, [args[0], str(DROP_CHURN)] + args[1:])
+        t.eq(r.out, want, f"{args[0]}: program output")
+        if t.check(len(r.traces) == 1, f"{args[0]}: traces {r.traces}"):
+            expect_whole_after_change(t, args[0], r.traces[0], DROPPED)
+
+
+def test_identity_change_in_a_forked_child(t):
+    """A root server's forked child that becomes nobody at once, before any allocation of its
+    own: its trace is created at that call, while the child may still create it (the traces'
+    directory is root's), and held; both traces are complete and exact (the child's own leaks
+    only), and no ring file is left."""
+    r = drop_run(t, ["fork", str(DROP_CHURN)])
+    t.eq(r.out, "child 0\ndone\n", "program output")
+    t.require(len(r.traces) == 2, f"traces {r.traces}")
+    parent, child = sorted(r.traces, key=os.path.getsize)
+    rep = t.report(parent)
+    t.expect_complete(rep, "parent")
+    t.expect_leaks(rep, {"drop_leak_before": (128, 2), "drop_leak_after": (0, 0)})
+    expect_whole_after_change(t, "child", child,
+                              {"drop_leak_before": (0, 0), "drop_leak_after": (48, 3),
+                               "drop_churn": (0, 0)})
+
+
+def test_held_descriptor_replaced(t):
+    """After a setuid (to root itself), the program finds the one descriptor open in the
+    traces' directory (the shim's hold on its trace), puts a file of its own on that number and
+    writes through it between bouts of allocation: the shim sees the number hold another file,
+    opens the trace by its path instead, and never writes into the program's file; the trace is
+    complete and exact."""
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    exe = t.build("life_drop.c")
+    d, traces = t.mkdir("own"), t.mkdir("replaced")
+    r = t.run([exe, "replace", str(DROP_CHURN), traces, d], output=os.path.join(traces, "t.%p"),
+              timeout=60)
+    t.require(r.rc == 0, f"life_drop replace: {signame(r.rc)}; {tail(r.stderr)}")
+    t.eq(r.out, "setuid 0 EDOM\nheld 1\ndone\n", "program output")
+    t.eq(r.err, "", "stderr")
+    with open(os.path.join(d, "own"), "rb") as f:
+        t.eq(f.read(), "".join(f"own {i}\n" for i in range(10)).encode(), "the program's file")
+    files = os.listdir(traces)
+    t.require(len(files) == 1, f"files beside the trace: {files}")
+    expect_whole_after_change(t, "replace", os.path.join(traces, files[0]), DROPPED)
 
 
 # --- 7. signals ---------------------------------------------------------------------------------
