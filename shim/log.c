@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "high_fd.h"
+
 static atomic_uint messages;
 
 void shim_warn(const char *fmt, ...)
@@ -24,13 +26,18 @@ void shim_warn(const char *fmt, ...)
     if (len > sizeof buf - 2)
         len = sizeof buf - 2;
     buf[len++] = '\n';
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(STDERR_FILENO, buf + done, len - done);
+    /* The writer thread has a table of descriptors of its own: the program's stderr is copied */
+    int copied = high_fd_in_private_table();
+    int fd = copied ? high_fd_dup(STDERR_FILENO) : STDERR_FILENO;
+    for (size_t done = 0; fd >= 0 && done < len;) {
+        ssize_t w = write(fd, buf + done, len - done);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             break;
         done += (size_t)w;
     }
+    if (copied && fd >= 0)
+        close(fd);
     errno = saved_errno;
 }

@@ -23,6 +23,7 @@
 #include "escalation.h"
 #include "events.h"
 #include "guard.h"
+#include "high_fd.h"
 #include "log.h"
 #include "modules.h"
 #include "record.h"
@@ -638,6 +639,7 @@ static void *writer_main(void *arg)
 {
     (void)arg;
     shim_guard = SHIM_GUARD_INTERNAL;
+    high_fd_private_table(); /* its opens must not take the program's lowest numbers */
     uint64_t stalled_since = 0;
     for (;;) {
         if (drain()) {

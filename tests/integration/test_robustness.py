@@ -6,6 +6,7 @@ LEAKSHIM_* values, setuid programs). Leaks come from noinline functions of tests
 sizes."""
 import glob
 import os
+import subprocess
 import re
 import shutil
 import signal
@@ -47,6 +48,61 @@ def test_close_every_descriptor(t):
     rep = t.report(r.traces[0])
     t.expect_complete(rep)
     t.expect_leaks(rep, {"fd_leak": (24 * rounds, rounds), "fd_churn": (0, 0)})
+
+
+def test_shim_takes_no_low_descriptor(t):
+    """The program closes every descriptor, then 50,000 times allocates and opens /dev/null,
+    which must get 0 every time, while the writer opens files all along (the trace, every
+    256 KiB; statm, every 10 ms here): the writer's descriptors live in a table of its own, so
+    none of its opens takes a number from the program, even for a moment. The trace is exact."""
+    exe = t.build("life_fds.c")
+    r = t.run([exe, "lowest", "50000"], env={"LEAKSHIM_INTERVAL": "10ms"}, timeout=120)
+    t.require(r.rc == 0, f"life_fds lowest: {signame(r.rc)} (11: open did not get descriptor 0)")
+    t.require(len(r.traces) == 1, f"{len(r.traces)} traces")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
+    t.check(rep["summary"]["allocations"] >= 50000 * 200,
+            f"{rep['summary']['allocations']} allocations")
+
+
+def test_first_descriptor_is_the_program_s(t):
+    """A program's first open() gets descriptor 3 under the shim as without it: nothing the shim
+    or libunwind opens (libunwind makes a pipe of its own when it starts) stays at a low
+    number."""
+    exe = t.build("life_fds.c")
+    plain = t.run([exe, "first"], traced=False, timeout=60)
+    t.eq(plain.rc, 0, "exit status without the shim (11: open did not get descriptor 3)")
+    r = t.run([exe, "first"], timeout=60)
+    t.eq(r.rc, 0, "exit status under the shim (11: open did not get descriptor 3)")
+    rep = t.report(r.traces[0])
+    t.expect_complete(rep)
+    t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
+
+
+def test_writer_warning_reaches_the_program_stderr(t):
+    """The writer thread, which has a table of descriptors of its own, still warns on the
+    program's stderr (it copies the program's descriptor 2 to write there): a trace on a full
+    file system (a 1 MiB tmpfs, which holds the ring file and a few extensions) stops with one
+    message there, and the program runs on with its own output and exit status."""
+    if os.geteuid() != 0:
+        t.note("skipped: mounting a tmpfs needs root")
+        return
+    d = t.mkdir("tiny")
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d], capture_output=True)
+    if m.returncode != 0:
+        t.note(f"skipped: cannot mount a tmpfs: {m.stderr.decode(errors='replace').strip()}")
+        return
+    try:
+        exe = t.build("threads.c")
+        r = t.run([exe], output=os.path.join(d, "t.trace"), timeout=120)
+        t.eq(r.rc, 0, "exit status")
+        t.eq(r.out, "kept 100 blocks\n", "the program's output")
+        err = r.stderr.decode(errors="replace")
+        t.check(err.count("leakshim: cannot extend trace file") == 1 and "No space left" in err,
+                f"stderr: {tail(r.stderr)}")
+    finally:
+        subprocess.run(["umount", d], capture_output=True)
 
 
 def test_shim_descriptors_are_high(t):

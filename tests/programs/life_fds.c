@@ -11,7 +11,14 @@
  *       allocates heavily, opens DIR/g<k> for k = 0..23 and dup2()s each onto 1000 + k (closing
  *       the original), allocates heavily again while writing "<k> <line>\n" lines through
  *       1000 + k, checks each of them still refers to its own file (fstat inode), closes
- *       them; leaks fd_leak 24 B 3 times. Prints "dup2 ok". */
+ *       them; leaks fd_leak 24 B 3 times. Prints "dup2 ok".
+ *   life_fds lowest ROUNDS
+ *       closes every descriptor, then ROUNDS times: 200 malloc/free pairs, then opens /dev/null,
+ *       which must get descriptor 0 (exit status 11 if not), and closes it; leaks fd_leak 24 B
+ *       once. A shim thread that opened a file at that moment would take 0 from the program.
+ *   life_fds first
+ *       allocates, then opens /dev/null, which must get descriptor 3, the lowest after stdin,
+ *       stdout and stderr (exit status 11 if not); leaks fd_leak 24 B once. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -142,12 +149,38 @@ static int high_dup2(const char *dir)
     return 0;
 }
 
+static int lowest(int rounds)
+{
+    close_everything();
+    for (int r = 0; r < rounds; r++) {
+        churn(200, r);
+        int fd = open("/dev/null", O_RDONLY);
+        if (fd != 0)
+            return 10 + 1;
+        close(fd);
+    }
+    fd_leak();
+    return 0;
+}
+
+static int first(void)
+{
+    churn(1000, 0);
+    fd_leak();
+    int fd = open("/dev/null", O_RDONLY);
+    return fd == 3 ? 0 : 10 + 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 3 && strcmp(argv[1], "closeall") == 0)
         return closeall(argv[2], atoi(argv[3]));
     if (argc > 2 && strcmp(argv[1], "dup2") == 0)
         return high_dup2(argv[2]);
-    fprintf(stderr, "usage: life_fds closeall DIR ROUNDS | dup2 DIR\n");
+    if (argc > 2 && strcmp(argv[1], "lowest") == 0)
+        return lowest(atoi(argv[2]));
+    if (argc > 1 && strcmp(argv[1], "first") == 0)
+        return first();
+    fprintf(stderr, "usage: life_fds closeall DIR ROUNDS | dup2 DIR | lowest ROUNDS | first\n");
     return 2;
 }

@@ -1,0 +1,73 @@
+/* libunwind's memory-validation pipe, kept at high descriptor numbers.
+ *
+ * libunwind checks memory it is not sure of (a frame without unwind information) by writing a
+ * byte of it into a pipe of its own, made with pipe2 when it initializes and again whenever
+ * the pipe fails (the program closed it). pipe2 takes the lowest free numbers: 3 and 4 in a
+ * fresh process, 0 and 1 in one that has just closed everything, numbers that the program
+ * counts on, and that libunwind would then read from, write into and close as its own. So the
+ * shim exports pipe2: when the caller is libunwind's code, the new pipe moves at once to high
+ * numbers (high_fd.h), and libunwind keeps those; every other caller gets the system call as
+ * it is. The move leaves the low numbers taken only between the two calls, in the thread that
+ * unwinds, inside the program's own call to the allocator. */
+#include "unwind_pipe.h"
+
+#include <errno.h>
+#include <link.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "high_fd.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+static uintptr_t unwinder_start, unwinder_end; /* libunwind's loaded range; 0, 0: unknown */
+
+static int find_unwinder(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t code = (uintptr_t)data, start = UINTPTR_MAX, end = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (s < start)
+            start = s;
+        if (s + ph->p_memsz > end)
+            end = s + ph->p_memsz;
+    }
+    if (code < start || code >= end)
+        return 0;
+    unwinder_start = start;
+    unwinder_end = end;
+    return 1;
+}
+
+void unwind_pipe_init(void)
+{
+    if (!unwinder_end)
+        dl_iterate_phdr(find_unwinder, (void *)(uintptr_t)&unw_backtrace);
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    if ((int)syscall(SYS_pipe2, fds, flags) < 0)
+        return -1;
+    if (caller >= unwinder_start && caller < unwinder_end) {
+        int saved = errno;
+        for (int i = 0; i < 2; i++) {
+            int high = high_fd_dup(fds[i]); /* close-on-exec, as libunwind asks; same flags */
+            if (high >= 0) {
+                close(fds[i]);
+                fds[i] = high;
+            }
+        }
+        errno = saved;
+    }
+    return 0;
+}
