@@ -11,10 +11,11 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TEST_CFLAGS = $(ALL_CFLAGS) -Ishim -Ianalyzer -Itests/unit -pthread
 
-# The shim's parts that do not interpose anything, for unit tests of the writer and ring.
+# The shim's parts that interpose nothing the tests call, for unit tests of the writer and ring
+# (unwind_pipe's pipe2 changes only the pipes libunwind makes).
 SHIM_TESTABLE := capture compress escalation guard high_fd log modules options record resident ring \
                  sampled_heap sampler seen_stacks staging tracefile uncounted_thread unwind_cache \
-                 writer
+                 unwind_pipe writer
 SAN_SHIM_OBJ  := $(SHIM_TESTABLE:%=$(BUILD)/san/shim/%.o)
 SAN_ANALYZER_OBJ := $(ANALYZER_LIB_OBJ:$(BUILD)/%=$(BUILD)/san/%)
 
