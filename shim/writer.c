@@ -125,14 +125,22 @@ static void emit(enum trace_record_type type, const struct payload *p)
     staging_put(type, p->bytes, p->len);
 }
 
+/* The process whose trace this process image writes, and, in a forked child until its own
+ * trace starts, the one it was forked from: the child's parent even when that has exited
+ * before the child's first call (getppid would say 1 then). Kept apart from `w`, which
+ * reset_state clears. */
+static pid_t trace_pid, forked_from;
+
 static void emit_process(unsigned depth)
 {
     struct payload p;
     p.len = 0;
     char exe[TRACE_MAX_PATH];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    put_u64(&p, (uint64_t)getpid());
-    put_u64(&p, (uint64_t)getppid());
+    trace_pid = getpid();
+    put_u64(&p, (uint64_t)trace_pid);
+    put_u64(&p, (uint64_t)(forked_from ? forked_from : getppid()));
+    forked_from = 0;
     put_u64(&p, w.start_realtime_ns);
     put_u64(&p, depth);
     put_bytes(&p, exe, n > 0 ? (size_t)n : 0);
@@ -806,6 +814,7 @@ void writer_forget_after_fork(void)
 {
     if (!w.running)
         return;
+    forked_from = trace_pid;
     /* The ring file and trace are the parent's: unmap, never remove or write. */
     ring_destroy(&writer_ring);
     munmap(w.region, w.region_bytes);

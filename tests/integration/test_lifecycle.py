@@ -288,7 +288,9 @@ def test_daemon(t):
     _exit that no interposed symbol sees, yet its trace is complete and exact (its leaks
     only); the daemon (a forked child) writes its own complete trace with its own leaks only;
     no ring file is left behind; the daemon becomes what it becomes without the shim (working
-    directory /, descriptors 0..2 on /dev/null unless noclose, a session leader)."""
+    directory /, descriptors 0..2 on /dev/null unless noclose, a session leader). The daemon
+    allocates only once its parent has exited: its trace still names that parent as its ppid
+    (the process it was forked from, where getppid() then says 1)."""
     exe = t.build("life_daemon.c")
     for mode in ("close", "noclose"):
         plain_facts = os.path.join(t.tmp, f"plain-{mode}.txt")

@@ -1,5 +1,6 @@
 /* daemon(3) under the shim: leaks daemon_parent_leak 2 x 30 B, calls daemon(0, noclose), and in
- * the daemon leaks daemon_child_leak 3 x 50 B, writes to the file argv[1] what it became (its
+ * the daemon waits (up to 10 s) until the parent has exited, so that its first allocation, which
+ * starts its trace, comes after that; then leaks daemon_child_leak 3 x 50 B, writes to the file argv[1] what it became (its
  * working directory, where descriptors 0..2 lead, whether it leads its session) and a last line
  * "done", and returns 0. `life_daemon FILE [noclose]`; daemon's failure exits 1. */
 #define _GNU_SOURCE
@@ -25,8 +26,11 @@ int main(int argc, char **argv)
         daemon_parent_leak(i);
     for (int i = 0; i < 1000; i++)
         free(malloc((size_t)i + 1));
+    pid_t parent = getpid();
     if (daemon(0, noclose) != 0)
         return 1;
+    for (int waited = 0; getppid() == parent && waited < 10000; waited++)
+        usleep(1000);
     for (int i = 0; i < 3; i++)
         daemon_child_leak(i);
     FILE *f = fopen(argv[1], "w");
