@@ -40,29 +40,34 @@ static void *aligned(size_t size, size_t alignment)
 EXPORT void *_Znwm(size_t size)
 {
     void *p = malloc(size);
-    return p ? p : ((void *(*)(size_t))next_operator("_Znwm"))(size);
+    if (p)
+        return p;
+    return ((void *(*)(size_t))next_operator("_Znwm"))(size);
 }
 
 EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nothrow)
 {
     void *p = malloc(size);
-    return p ? p
-             : ((void *(*)(size_t, const void *))next_operator("_ZnwmRKSt9nothrow_t"))(size, nothrow);
+    if (p)
+        return p;
+    return ((void *(*)(size_t, const void *))next_operator("_ZnwmRKSt9nothrow_t"))(size, nothrow);
 }
 
 EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t alignment)
 {
     void *p = aligned(size, alignment);
-    return p ? p
-             : ((void *(*)(size_t, size_t))next_operator("_ZnwmSt11align_val_t"))(size, alignment);
+    if (p)
+        return p;
+    return ((void *(*)(size_t, size_t))next_operator("_ZnwmSt11align_val_t"))(size, alignment);
 }
 
 EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t alignment, const void *nothrow)
 {
     void *p = aligned(size, alignment);
-    return p ? p
-             : ((void *(*)(size_t, size_t, const void *))next_operator(
-                   "_ZnwmSt11align_val_tRKSt9nothrow_t"))(size, alignment, nothrow);
+    if (p)
+        return p;
+    return ((void *(*)(size_t, size_t, const void *))next_operator(
+        "_ZnwmSt11align_val_tRKSt9nothrow_t"))(size, alignment, nothrow);
 }
 
 void *_Znam(size_t size) ALIAS(_Znwm);
