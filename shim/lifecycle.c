@@ -70,6 +70,7 @@ static int start(void)
     if (!options_loaded) {
         options_load(&options);
         options_loaded = 1;
+        real_alloc_check_binding();
     }
     record_depth = options.depth;
     capture_init();

@@ -5,6 +5,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
+
+#include "log.h"
 
 #define ARENA_BYTES BOOTSTRAP_ARENA_BYTES
 #define ARENA_HEADER 16 /* each block is preceded by its size */
@@ -64,4 +67,22 @@ int real_alloc_resolve(void)
     atomic_store_explicit(&real_alloc_resolved, 1, memory_order_release);
     resolving = 0;
     return 1;
+}
+
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+
+void real_alloc_check_binding(void)
+{
+    Dl_info info;
+    void *bound = dlsym(RTLD_DEFAULT, "malloc");
+    if (!bound || !dladdr(bound, &info) || info.dli_fbase == (void *)__ehdr_start)
+        return;
+    Dl_info program;
+    int in_program = dladdr((void *)getauxval(AT_ENTRY), &program) &&
+                     program.dli_fbase == info.dli_fbase;
+    if (!in_program && info.dli_fname && *info.dli_fname)
+        shim_warn("malloc is %s's, ahead of the shim in the lookup order: no allocation is "
+                  "recorded (put libleakshim.so first in LD_PRELOAD)", info.dli_fname);
+    else
+        shim_warn("the program defines malloc itself: no allocation is recorded");
 }

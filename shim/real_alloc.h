@@ -27,6 +27,12 @@ struct real_allocator {
 /* Valid once real_alloc_ready() returned true. */
 extern struct real_allocator real;
 
+/* Warns on stderr when the program's malloc is not the shim's: a library ahead of it in
+ * LD_PRELOAD (LD_PRELOAD=libjemalloc.so.2:libleakshim.so) or the executable defines malloc, so
+ * that no allocation reaches the shim and the trace, though complete, holds none. Called once
+ * per process image, when recording starts. */
+void real_alloc_check_binding(void);
+
 /* Resolves `real` (the slow path of real_alloc_ready). */
 int real_alloc_resolve(void);
 extern _Atomic int real_alloc_resolved;

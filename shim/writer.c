@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "events.h"
 #include "guard.h"
 #include "high_fd.h"
+#include "leader_exit.h"
 #include "log.h"
 #include "modules.h"
 #include "record.h"
@@ -43,6 +45,7 @@
 #define IDLE_WAIT_NS 10000000L              /* the consumer sleeps at most this long */
 #define STALL_LIMIT_NS 1000000000ull        /* give up on an uncommitted record after 1 s */
 #define CHUNK_MAX_AGE_NS 50000000ull        /* staged output waits at most this long (+ a wake-up) */
+#define LEADER_CHECK_NS 100000000ull        /* an idle writer looks for an ended program this often */
 
 struct ring writer_ring;
 
@@ -643,18 +646,39 @@ static unsigned drain(void)
     return handled;
 }
 
+static void finish_trace(void);
+
+/* The program has ended without ending the process (leader_exit.h): the writer, its last
+ * thread, drains what the program's last calls left, ends the trace as writer_stop would and
+ * ends the process with the status the program ended with. */
+static _Noreturn void end_for_ended_program(int status)
+{
+    drain();
+    finish_trace();
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
     shim_guard = SHIM_GUARD_INTERNAL;
     high_fd_private_table(); /* its opens must not take the program's lowest numbers */
-    uint64_t stalled_since = 0;
+    uint64_t stalled_since = 0, leader_checked = now_ns(CLOCK_MONOTONIC);
     for (;;) {
         if (drain()) {
             stalled_since = 0;
             continue;
         }
-        if (atomic_load(&w.stop_requested)) {
+        if (!atomic_load(&w.stop_requested)) {
+            uint64_t now = now_ns(CLOCK_MONOTONIC);
+            if (now - leader_checked >= LEADER_CHECK_NS) {
+                leader_checked = now;
+                int status = leader_exit_status();
+                if (status >= 0)
+                    end_for_ended_program(status);
+            }
+        } else {
             uint64_t head = atomic_load_relaxed_u64(&writer_ring.head);
             if (head == atomic_load(&w.processed))
                 break;
@@ -798,6 +822,11 @@ void writer_stop(void)
     atomic_store(&w.stop_requested, 1);
     ring_wake_consumer(&writer_ring);
     pthread_join(w.thread, NULL);
+    finish_trace();
+}
+
+static void finish_trace(void)
+{
     emit_sample(trace_time_ns()); /* the time line's last point: the heap at exit */
     emit_losses();
     struct payload p;

@@ -188,16 +188,17 @@ class Case:
 
     # running programs
     def run(self, argv, *, traced=True, output=None, env=None, cwd=None, timeout=120,
-            input=None, umask=None):
-        """Runs argv (with the shim when `traced`). LEAKSHIM_OUTPUT is a fresh directory's
-        t.%p unless `output` gives another template (output=False leaves it unset). Returns a
-        Result whose .traces lists the files of the fresh trace directory."""
+            input=None, umask=None, preload_after=None):
+        """Runs argv (with the shim when `traced`, and then the library `preload_after` if
+        given). LEAKSHIM_OUTPUT is a fresh directory's t.%p unless `output` gives another
+        template (output=False leaves it unset). Returns a Result whose .traces lists the files
+        of the fresh trace directory."""
         self._runs += 1
         trace_dir = os.path.join(self.tmp, f"traces{self._runs}")
         os.makedirs(trace_dir)
         extra = dict(env or {})
         if traced:
-            extra["LD_PRELOAD"] = SHIM
+            extra["LD_PRELOAD"] = SHIM + (":" + preload_after if preload_after else "")
             if output is None:
                 extra["LEAKSHIM_OUTPUT"] = os.path.join(trace_dir, "t.%p")
             elif output is not False:

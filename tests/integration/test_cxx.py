@@ -1,6 +1,8 @@
 """C++ (g++): operator new/delete through libstdc++, exact leaks with the user's function as
 the first frame, and exceptions (also across a dlopen'd C++ shared object) under the shim."""
-from lib import describe, is_function, signame, tail
+import os
+
+from lib import Skip, describe, is_function, leaked, signame, tail
 
 WIDGET_LEAKS = {
     "make_leaked_widget": (48, 1),
@@ -70,3 +72,36 @@ def test_exceptions_across_dlopen(t):
     t.check(b"plugin: caught=1000 returned=7000 last=plugin error 1999" in r.stdout,
             f"plugin exceptions not caught as expected: {tail(r.stdout)}")
     t.expect_complete(t.report(r.traces[0]))
+
+
+OTHER_ALLOCATORS = {
+    "jemalloc": ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2"),
+    "tcmalloc": ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"),
+}
+
+
+def test_allocator_preloaded_after_shim(t):
+    """LD_PRELOAD=libleakshim.so:ALLOCATOR with an allocator that brings its own operator new
+    and delete (jemalloc, tcmalloc: they never call malloc or free): every C++ allocation and
+    delete is still seen (each variant: plain, array, nothrow, aligned, sized delete), so the
+    leaks are exact, as with glibc's allocator, and no delete is a free of an unknown block."""
+    exe = t.build("cxx_basic.cc")
+    plain = t.run([exe], traced=False)
+    t.require(plain.rc == 0, f"fails without the shim: {signame(plain.rc)}")
+    tried = 0
+    for name, (so, package) in OTHER_ALLOCATORS.items():
+        if not os.path.exists(so):
+            continue
+        tried += 1
+        r = t.run([exe], preload_after=so)
+        t.require(r.rc == 0 and len(r.traces) == 1,
+                  f"{name}: {signame(r.rc)}, {len(r.traces)} traces; stderr: {tail(r.stderr)}")
+        t.eq(r.stdout, plain.stdout, f"{name}: stdout with the shim vs without")
+        rep = t.report(r.traces[0])
+        t.expect_complete(rep, name)
+        t.eq(rep["summary"]["unmatched_frees"], 0, f"{name}: summary.unmatched_frees")
+        for fn, want in dict(WIDGET_LEAKS, make_leaked_vector=(424, 2)).items():
+            got = leaked(rep, fn)
+            t.check(got == want, f"{name}: {fn}: {got[0]} B in {got[1]}, expected {want[0]} B in {want[1]}")
+    if not tried:
+        raise Skip("neither " + " nor ".join(p for _, p in OTHER_ALLOCATORS.values()) + " is installed")

@@ -2,6 +2,7 @@
 for failed calls, libc's results and errno unchanged by the shim."""
 import os
 
+import lib
 from lib import Fail, Skip, leaked, signame, tail
 
 # Leaks of tests/programs/entry_points.c, by function: (bytes, allocations). Requested sizes,
@@ -96,3 +97,30 @@ def test_jemalloc_linked_program(t):
     rep = t.report(r.traces[0])
     t.expect_complete(rep)
     t.expect_leaks(rep, {"jm_leak": (1000, 1), "jm_leak_aligned": (512, 1)})
+
+
+def test_malloc_bound_elsewhere_is_said(t):
+    """When the program's malloc is not the shim's (an allocator ahead of the shim in
+    LD_PRELOAD, or the program's own malloc), no allocation can be recorded: the program runs
+    as without the shim, and the shim says so once on stderr, naming the library or the
+    program, instead of leaving a complete trace of nothing as its only word."""
+    cases = [("own", t.build("own_malloc.c", extra=["-DOWN_MALLOC"], name="own_malloc_defined"), None,
+              "leakshim: the program defines malloc itself: no allocation is recorded\n")]
+    plain_exe = t.build("own_malloc.c")
+    for so in ("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+               "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"):
+        if os.path.exists(so):
+            cases.append((os.path.basename(so), plain_exe, so,
+                          f"leakshim: malloc is {so}'s, ahead of the shim in the lookup order: no "
+                          "allocation is recorded (put libleakshim.so first in LD_PRELOAD)\n"))
+    for what, exe, ahead, message in cases:
+        out = os.path.join(t.tmp, f"ahead-{what}.%p")
+        env = {"LD_PRELOAD": f"{ahead}:{lib.SHIM}" if ahead else lib.SHIM, "LEAKSHIM_OUTPUT": out}
+        r = t.run([exe], traced=False, env=env, timeout=30)
+        t.check(r.rc == 0, f"{what}: {signame(r.rc)}")
+        t.eq(r.stdout, b"ok\n", f"{what}: stdout")
+        t.eq(r.stderr.decode(errors="replace"), message, f"{what}: stderr")
+    # and no word of it when the shim comes first
+    r = t.run([plain_exe], preload_after=cases[-1][2]) if len(cases) > 1 else t.run([plain_exe])
+    t.eq(r.stderr, b"", "stderr with the shim first")
+    t.expect_leaks(t.report(r.traces[0]), {"own_leak": (100, 1)})

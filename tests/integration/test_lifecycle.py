@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -711,3 +712,57 @@ def test_lifecycle_program_handlers(t):
     rep = t.report(r.traces[0])
     t.expect_complete(rep)
     t.expect_leaks(rep, {"lc_leak": (321, 1)})
+
+
+def _run_group(t, argv, traced, timeout):
+    """Runs argv in a process group of its own with its output in a file, and kills the whole
+    group if it has not ended within `timeout`: a child left behind must not hold a pipe open.
+    Returns (status or None on a hang, stdout, trace files)."""
+    trace_dir = os.path.join(t.tmp, f"group{len(os.listdir(t.tmp))}")
+    os.makedirs(trace_dir)
+    extra = {"LD_PRELOAD": lib.SHIM, "LEAKSHIM_OUTPUT": os.path.join(trace_dir, "t.%p")} if traced else {}
+    out_path = os.path.join(trace_dir, ".stdout")
+    with open(out_path, "wb") as out:
+        p = subprocess.Popen(argv, env=lib.clean_env(**extra), stdout=out, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    with open(out_path, "rb") as f:
+        stdout = f.read()
+    traces = sorted(os.path.join(trace_dir, n) for n in os.listdir(trace_dir) if not n.startswith("."))
+    return rc, stdout, traces
+
+
+def test_raw_clone_child(t):
+    """A child made by clone(2) called directly (no atfork handler runs) ends, as it does
+    without the shim, when its function returns (the exit system call of its only thread, not
+    exit_group), with that function's status, even if it started and joined a thread of its
+    own; the parent is not left waiting for it. Each process writes a complete trace with its
+    own leaks only."""
+    exe = t.build("life_clone.c")
+    for mode in ("plain", "threads"):
+        rc, plain_out, _ = _run_group(t, [exe, mode], traced=False, timeout=30)
+        t.require(rc == 0 and plain_out == b"child exit 7\n", f"{mode}: without the shim: {rc} {plain_out!r}")
+        rc, out, traces = _run_group(t, [exe, mode], traced=True, timeout=30)
+        t.require(rc is not None, f"{mode}: under the shim the program did not end within 30 s "
+                                  f"(stdout so far {out!r})")
+        t.eq(rc, 0, f"{mode}: exit status under the shim")
+        t.eq(out, plain_out, f"{mode}: stdout under the shim")
+        t.require(len(traces) == 2, f"{mode}: expected 2 traces, found {traces}")
+        reports = {}
+        for tr in traces:
+            rep = t.report(tr)
+            t.expect_complete(rep, f"{mode}: {os.path.basename(tr)}")
+            reports[os.path.basename(tr)] = rep
+        parent = [r for r in reports.values() if any(lib.through(s, "parent_leak") for s in r["suspects"])]
+        child = [r for r in reports.values() if any(lib.through(s, "child_leak") for s in r["suspects"])]
+        t.require(len(parent) == 1 and len(child) == 1, f"{mode}: one trace each for parent and child")
+        t.expect_leaks(parent[0], {"parent_leak": (77, 1)})
+        t.expect_leaks(child[0], {"child_leak": (555, 1)})
