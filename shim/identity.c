@@ -69,56 +69,20 @@ static void before_change(void)
     errno = saved;
 }
 
-EXPORT int setuid(uid_t uid)
-{
-    before_change();
-    return real_id.setuid(uid);
-}
+/* Each hook: the shim's preparation, then the real call, whose result and errno are returned. */
+#define IDENTITY_HOOK(name, params, args) \
+    EXPORT int name params                \
+    {                                     \
+        before_change();                  \
+        return real_id.name args;         \
+    }
 
-EXPORT int setgid(gid_t gid)
-{
-    before_change();
-    return real_id.setgid(gid);
-}
-
-EXPORT int seteuid(uid_t euid)
-{
-    before_change();
-    return real_id.seteuid(euid);
-}
-
-EXPORT int setegid(gid_t egid)
-{
-    before_change();
-    return real_id.setegid(egid);
-}
-
-EXPORT int setreuid(uid_t ruid, uid_t euid)
-{
-    before_change();
-    return real_id.setreuid(ruid, euid);
-}
-
-EXPORT int setregid(gid_t rgid, gid_t egid)
-{
-    before_change();
-    return real_id.setregid(rgid, egid);
-}
-
-EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
-{
-    before_change();
-    return real_id.setresuid(ruid, euid, suid);
-}
-
-EXPORT int setresgid(gid_t rgid, gid_t egid, gid_t sgid)
-{
-    before_change();
-    return real_id.setresgid(rgid, egid, sgid);
-}
-
-EXPORT int chroot(const char *path)
-{
-    before_change();
-    return real_id.chroot(path);
-}
+IDENTITY_HOOK(setuid, (uid_t uid), (uid))
+IDENTITY_HOOK(setgid, (gid_t gid), (gid))
+IDENTITY_HOOK(seteuid, (uid_t euid), (euid))
+IDENTITY_HOOK(setegid, (gid_t egid), (egid))
+IDENTITY_HOOK(setreuid, (uid_t ruid, uid_t euid), (ruid, euid))
+IDENTITY_HOOK(setregid, (gid_t rgid, gid_t egid), (rgid, egid))
+IDENTITY_HOOK(setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))
+IDENTITY_HOOK(setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))
+IDENTITY_HOOK(chroot, (const char *path), (path))
