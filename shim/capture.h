@@ -30,6 +30,14 @@ extern const char __etext[] __attribute__((visibility("hidden")));
  * not unwind on the same thread (libunwind's per-thread cache may be half updated). */
 extern __thread int capture_busy __attribute__((tls_model("initial-exec")));
 
+/* Where libunwind is loaded, as its program headers say: what unwind_pipe.h and
+ * unwind_cache.h need to know of it. All zero when it was not found. */
+struct unwinder_module {
+    uintptr_t start, end;   /* the range its PT_LOAD segments cover */
+    size_t tls_bytes;       /* the size of its thread-local block (PT_TLS) */
+    unsigned long tls_modid; /* its TLS module id (for __tls_get_addr) */
+};
+
 /* Prepares libunwind (per-thread caches). Call once, from the shim's initialization. */
 void capture_init(void);
 

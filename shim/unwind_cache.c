@@ -1,13 +1,9 @@
 /* Handing libunwind's per-thread trace cache back to the kernel; see unwind_cache.h. */
 #include "unwind_cache.h"
 
-#include <link.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 /* libunwind 1.6's layout (src/x86_64/Gtrace.c). */
 #define UNWIND_TLS_BYTES 16        /* its thread-local block: an int, then the cache pointer */
@@ -34,30 +30,10 @@ extern void *__tls_get_addr(struct tls_index *ti);
 __thread int unwind_cache_done __attribute__((tls_model("initial-exec")));
 static unsigned long unwind_module; /* libunwind's TLS module id, 0 if not recognised */
 
-static int find_module(struct dl_phdr_info *info, size_t size, void *data)
+void unwind_cache_init(const struct unwinder_module *unwinder)
 {
-    (void)size;
-    uintptr_t code = (uintptr_t)data;
-    int has_code = 0;
-    size_t tls_bytes = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && code >= start && code - start < ph->p_memsz)
-            has_code = 1;
-        if (ph->p_type == PT_TLS)
-            tls_bytes = ph->p_memsz;
-    }
-    if (!has_code)
-        return 0;
-    if (tls_bytes == UNWIND_TLS_BYTES)
-        unwind_module = info->dlpi_tls_modid;
-    return 1;
-}
-
-void unwind_cache_init(void)
-{
-    dl_iterate_phdr(find_module, (void *)(uintptr_t)&unw_backtrace);
+    if (unwinder->tls_bytes == UNWIND_TLS_BYTES)
+        unwind_module = unwinder->tls_modid;
 }
 
 /* The slot of `address` in a table of 2^log_size slots, as trace_lookup finds it, or NULL. */

@@ -24,11 +24,14 @@
 #ifndef LEAKSHIM_UNWIND_CACHE_H
 #define LEAKSHIM_UNWIND_CACHE_H
 
+#include "capture.h"
+
 /* Set on a thread once its cache was handed back, or found not to be libunwind 1.6's. */
 extern __thread int unwind_cache_done __attribute__((tls_model("initial-exec")));
 
-/* Finds libunwind's thread-local block. Call once, from the shim's initialization. */
-void unwind_cache_init(void);
+/* Takes libunwind's thread-local block from `unwinder` when it has 1.6's size. Call once, from
+ * the shim's initialization. */
+void unwind_cache_init(const struct unwinder_module *unwinder);
 
 /* After a backtrace of `n` addresses (unw_backtrace's `buffer`) on this thread: hands the
  * thread's table back if it is recognised. Leaves unwind_cache_done unset when the backtrace

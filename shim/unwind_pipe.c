@@ -12,45 +12,21 @@
 #include "unwind_pipe.h"
 
 #include <errno.h>
-#include <link.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
+#include "capture.h"
 #include "high_fd.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
 static uintptr_t unwinder_start, unwinder_end; /* libunwind's loaded range; 0, 0: unknown */
 
-static int find_unwinder(struct dl_phdr_info *info, size_t size, void *data)
+void unwind_pipe_init(const struct unwinder_module *unwinder)
 {
-    (void)size;
-    uintptr_t code = (uintptr_t)data, start = UINTPTR_MAX, end = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
-        if (s < start)
-            start = s;
-        if (s + ph->p_memsz > end)
-            end = s + ph->p_memsz;
-    }
-    if (code < start || code >= end)
-        return 0;
-    unwinder_start = start;
-    unwinder_end = end;
-    return 1;
-}
-
-void unwind_pipe_init(void)
-{
-    if (!unwinder_end)
-        dl_iterate_phdr(find_unwinder, (void *)(uintptr_t)&unw_backtrace);
+    unwinder_start = unwinder->start;
+    unwinder_end = unwinder->end;
 }
 
 EXPORT int pipe2(int fds[2], int flags)

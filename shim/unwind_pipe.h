@@ -2,7 +2,9 @@
 #ifndef LEAKSHIM_UNWIND_PIPE_H
 #define LEAKSHIM_UNWIND_PIPE_H
 
-/* Finds libunwind's code. Call before libunwind's first use (it makes its pipe then). */
-void unwind_pipe_init(void);
+#include "capture.h"
+
+/* Tells where libunwind's code is. Call before libunwind's first use (it makes its pipe then). */
+void unwind_pipe_init(const struct unwinder_module *unwinder);
 
 #endif
