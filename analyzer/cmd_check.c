@@ -194,8 +194,9 @@ static void warn_unused(const struct suppression_list *list)
     for (size_t i = 0; i < list->count; i++) {
         const struct suppression *s = &list->items[i];
         if (s->source && !s->suspects)
-            fprintf(stderr, "leakshim check: warning: %s:%u: suppression 'leak:%s' matched nothing\n",
-                    s->source, s->line, s->pattern);
+            fprintf(stderr, "leakshim check: warning: %s:%u: suppression 'leak:%s' matched nothing%s\n",
+                    s->source, s->line, s->pattern,
+                    strchr(s->pattern, '#') ? " (a '#' starts a comment only at the start of a line)" : "");
     }
 }
 
