@@ -27,7 +27,7 @@ static const char check_usage[] =
     "                      [--baseline OLD] [--max-new-suspects N] [--baseline-threshold T]\n"
     "                      [--junit FILE] [--sarif FILE] [--json FILE] [--source-root DIR]\n"
     "                      TRACE\n"
-    "  SIZE: bytes, or with a binary suffix K, M, G (1K = 1024 bytes); RATE: bytes/s (\"1K/s\")\n"
+    "  SIZE: bytes, or with a binary suffix K, M, G, T (1K = 1024 bytes); RATE: bytes/s (\"1K/s\")\n"
     "  T: the growth a baseline stack may show, \"PERCENT%\", \"SIZE\" or both (\"10%,1K\",\n"
     "     the default): a stack has grown when its increase is above both\n"
     "  With no budget, a run passes when nothing leaks after suppressions; with --baseline,\n"
