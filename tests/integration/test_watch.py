@@ -173,20 +173,6 @@ def test_killed_process_ends_the_watch(t):
     t.check(waited < 5, f"watch took {waited:.1f} s to end after the kill")
     t.check("did not finish it" in w.err, f"no warning about the unfinished trace: {lib.tail(w.err)}")
     t.eq(_final_report(w.out), _report_text(t, trace), "watch's final report against leakshim report's")
-    _alerts_on_the_html_time_line(t, trace, alerts, lines)
-
-
-def _alerts_on_the_html_time_line(t, trace, alerts, lines):
-    """The file watch wrote is what `report --format html --alerts` reads: every alert, with
-    its time and kind, on the page's time line."""
-    page = os.path.join(t.tmp, "alerts.html")
-    p = t.cli(["report", "--format", "html", "--alerts", alerts, "-o", page, trace])
-    t.require(p.returncode == 0, f"report --format html --alerts (watch's file): rc={p.returncode} "
-                                 f"{lib.tail(p.stderr)}")
-    with open(page, encoding="utf-8") as f:
-        data = json.loads(test_html.DATA.search(f.read()).group(1))
-    t.eq([(a["t_s"], a["kind"]) for a in data["timeline"]["alerts"]],
-         [(a["time"], a["kind"]) for a in lines], "watch's alerts on the HTML time line")
 
 
 def test_waits_for_the_trace(t):
