@@ -226,7 +226,13 @@ static int skip_value(struct cursor *c, int depth)
     }
 }
 
-/* One line: an object with time_s and kind. */
+/* watch writes "time"; "time_s" is read the same. */
+static int is_time_key(const char *key)
+{
+    return strcmp(key, "time") == 0 || strcmp(key, "time_s") == 0;
+}
+
+/* One line: an object with a time and a kind. */
 static int parse_alert(struct cursor *c, struct alert *out)
 {
     int have_time = 0;
@@ -245,7 +251,7 @@ static int parse_alert(struct cursor *c, struct alert *out)
         }
         skip_space(c);
         int rc;
-        if (strcmp(key, "time_s") == 0 && c->p < c->end && (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
+        if (is_time_key(key) && !have_time && c->p < c->end && (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
             rc = number(c, &out->time_s);
             have_time = rc == 0;
         } else if (strcmp(key, "kind") == 0 && c->p < c->end && *c->p == '"' && !out->kind) {
@@ -269,7 +275,8 @@ static int parse_alert(struct cursor *c, struct alert *out)
     if (c->p != c->end)
         return fail(c, "not one JSON object");
     if (!have_time || !out->kind || !isfinite(out->time_s))
-        return fail(c, "an alert needs \"time_s\" (a number) and \"kind\" (a string)");
+        return fail(c, "an alert needs \"time\" (a number: seconds since the process started) and "
+                       "\"kind\" (a string)");
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* Alerts to draw on the report's time line, read from a JSON-lines file (one JSON object per
- * line, as a watching process writes them): each line has at least "time_s" (a number:
- * seconds since the traced process started) and "kind" (a string); other members ("stacks",
- * anything newer) are checked to be JSON and otherwise ignored. Empty lines are skipped.
+ * line, as `leakshim watch --alerts` writes them): each line has at least "time" (a number:
+ * seconds since the traced process started; "time_s" is read the same) and "kind" (a
+ * string); other members ("stacks", anything newer) are checked to be JSON and otherwise
+ * ignored. Empty lines are skipped.
  * Used by `leakshim report --format html --alerts FILE`. */
 #ifndef LEAKSHIM_ALERTS_H
 #define LEAKSHIM_ALERTS_H

@@ -77,7 +77,7 @@ static void offenders(FILE *out, const struct gate *g)
             fprintf(out, "        %s\n", line);
         }
         if (s->frame_count > n)
-            fprintf(out, "        ... %u more frames\n", s->frame_count - n);
+            fprintf(out, "        ... %u more frame%s\n", s->frame_count - n, s->frame_count - n == 1 ? "" : "s");
     }
 }
 

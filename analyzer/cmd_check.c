@@ -27,7 +27,7 @@ static const char check_usage[] =
     "                      [--baseline OLD] [--max-new-suspects N] [--baseline-threshold T]\n"
     "                      [--junit FILE] [--sarif FILE] [--json FILE] [--source-root DIR]\n"
     "                      TRACE\n"
-    "  SIZE: bytes, or with a binary suffix K, M, G (1K = 1024 bytes); RATE: bytes/s (\"1K/s\")\n"
+    "  SIZE: bytes, or with a binary suffix K, M, G, T (1K = 1024 bytes); RATE: bytes/s (\"1K/s\")\n"
     "  T: the growth a baseline stack may show, \"PERCENT%\", \"SIZE\" or both (\"10%,1K\",\n"
     "     the default): a stack has grown when its increase is above both\n"
     "  With no budget, a run passes when nothing leaks after suppressions; with --baseline,\n"
@@ -194,8 +194,9 @@ static void warn_unused(const struct suppression_list *list)
     for (size_t i = 0; i < list->count; i++) {
         const struct suppression *s = &list->items[i];
         if (s->source && !s->suspects)
-            fprintf(stderr, "leakshim check: warning: %s:%u: suppression 'leak:%s' matched nothing\n",
-                    s->source, s->line, s->pattern);
+            fprintf(stderr, "leakshim check: warning: %s:%u: suppression 'leak:%s' matched nothing%s\n",
+                    s->source, s->line, s->pattern,
+                    strchr(s->pattern, '#') ? " (a '#' starts a comment only at the start of a line)" : "");
     }
 }
 

@@ -39,7 +39,8 @@ static const char report_usage[] =
     "                       [--value leaked|allocated|count] [--alerts FILE]\n"
     "                       [--color auto|always|never] [-o FILE] TRACE\n"
     "  B: seconds from the start (2.5) or a mark's name; --top 0 shows every suspect\n"
-    "  --value: what collapsed and pprof count; --alerts: watch's alerts on the HTML time line\n"
+    "  --value: what collapsed counts (pprof has every value); --alerts: watch's alerts on the\n"
+    "  HTML time line\n"
     "  -o, --output FILE: the report goes to FILE (pprof needs it on a terminal)\n"
     "  Exit 0: the trace was read; 2: usage error, unreadable or invalid trace.\n";
 

@@ -358,7 +358,8 @@ static void suspect_text(FILE *out, struct line *l, size_t rank, const struct su
     for (uint32_t k = 0; k < shown; k++)
         frame_text(out, l, &sp->frames[k], column);
     if (sp->frame_count > shown) {
-        add(l, SGR_DIM, "    ... %u more frames (--format json shows all)", sp->frame_count - shown);
+        uint32_t hidden = sp->frame_count - shown;
+        add(l, SGR_DIM, "    ... %u more frame%s (--format json shows all)", hidden, hidden == 1 ? "" : "s");
         emit(out, l, 1);
     }
     if (!sp->frame_count) {

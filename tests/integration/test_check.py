@@ -140,6 +140,15 @@ def test_suppression_files(t):
             f.write(f"leak:{pattern}\n")
         rc, out, err, v = _check(t, [trace, "--suppressions", one], want_rc=0)
         t.eq(v["counted"]["suspects"], 0, f"suspects left after leak:{pattern}")
+    # as in LeakSanitizer, the rest of the line is the pattern: a trailing comment is part of it
+    with open(one, "w") as f:
+        f.write("leak:site_one   # accepted until fixed\n")
+    rc, out, err, v = _check(t, [trace, "--suppressions", one], want_rc=1)
+    t.eq([(s["pattern"], s["suspects"]) for s in v["suppressions"] if s["source"]],
+         [("site_one   # accepted until fixed", 0)], "a trailing comment is part of the pattern")
+    t.eq(err.strip(), f"leakshim check: warning: {one}:1: suppression 'leak:site_one   # accepted until "
+                      "fixed' matched nothing (a '#' starts a comment only at the start of a line)",
+         "the warning about a trailing comment")
     # bad files: exit 2, the file and line named
     with open(one, "w") as f:
         f.write("leak:ok\n# fine\nrace:foo\n")

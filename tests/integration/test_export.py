@@ -153,3 +153,9 @@ def test_output_file_and_usage_errors(t):
         p = t.cli(["report"] + args + [trace])
         t.eq(p.returncode, 2, f"exit status for {what}")
         t.check(p.stderr.decode().startswith("leakshim report: "), f"{what}: message {p.stderr!r}")
+    # pprof carries every value: --value is collapsed's alone, and --help says so
+    p = t.cli(["report", "--format", "pprof", "--value", "allocated", "-o", os.path.join(t.tmp, "x.pb.gz"), trace])
+    t.eq((p.returncode, p.stderr.decode()), (2, "leakshim report: --value applies to --format collapsed only\n"),
+         "--value with pprof")
+    t.check(b"--value: what collapsed counts (pprof has every value)" in t.cli(["report", "--help"]).stdout,
+            "report --help on --value")

@@ -204,7 +204,10 @@ def test_alerts_file_errors(t):
     trace = t.run_ok([t.build("export_prog.c")]).traces[0]
     bad = os.path.join(t.tmp, "bad.jsonl")
     cases = [('{"time_s": 1, "kind": "a"}\n{"time_s": 2, "kind": }\n', f"{bad}:2: not valid JSON"),
-             ('{"time_s": 1}\n', f'{bad}:1: an alert needs "time_s" (a number) and "kind" (a string)'),
+             ('{"time_s": 1}\n', f'{bad}:1: an alert needs "time" (a number: seconds since the process '
+              'started) and "kind" (a string)'),
+             ('{"time": "1", "kind": "a"}\n', f'{bad}:1: an alert needs "time" (a number: seconds since the '
+              'process started) and "kind" (a string)'),
              ('[1, 2]\n', f"{bad}:1: not a JSON object"),
              ('{"time_s": 1, "kind": "a"} x\n', f"{bad}:1: not one JSON object")]
     for text, message in cases:

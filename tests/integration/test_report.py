@@ -229,3 +229,20 @@ def test_corrupt_traces_never_crash(t):
         if len(bad) >= 3:
             break
     t.check(not bad, "; ".join(bad) + " (inputs kept under --keep)")
+
+
+def test_frames_left_out_are_counted(t):
+    """The text of report (12 frames shown) and check (8) ends a longer stack with how many
+    frames it left out, in the singular for one. LEAKSHIM_DEPTH cuts the 300-level recursion
+    of life_stacks to exactly that many frames."""
+    exe = t.build("life_stacks.c")
+    for tool, depth, shown in (("report", 13, "    ... 1 more frame (--format json shows all)"),
+                               ("report", 14, "    ... 2 more frames (--format json shows all)"),
+                               ("check", 9, "        ... 1 more frame"),
+                               ("check", 10, "        ... 2 more frames")):
+        trace = t.run_ok([exe, "longjmp"], env={"LEAKSHIM_DEPTH": str(depth)}, timeout=60).traces[0]
+        p = t.cli([tool, trace])
+        text = p.stdout.decode(errors="replace")
+        t.eq((p.returncode, shown in text.splitlines()), ({"report": 0, "check": 1}[tool], True),
+             f"{tool} of a trace of depth {depth}: (rc, {shown.strip()!r} shown)\n{tail(text, 1200)}")
+        t.check(not re.search(r"\b1 more frames\b", text), f"'1 more frames' in {tool}'s text")

@@ -1,6 +1,7 @@
 """`leakshim watch` on live programs (tests/programs/watch_prog.c): the alert fires after the
 program starts leaking (its mark) and not before, names the leaking function, and the final
-report is byte for byte `leakshim report`'s; a killed process (no END) still ends the watch;
+report is byte for byte `leakshim report`'s, and `report --format html --alerts` draws the
+alerts file it wrote; a killed process (no END) still ends the watch;
 watch started before the trace exists waits for it; the /metrics endpoint passes `promtool
 check metrics` with exact values, answers 404/405/431 where it should; a real Prometheus
 server scrapes it and its HTTP API returns the live heap's exact value."""
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 
 import lib
+import test_html
 
 INCLUDE = ["-I", os.path.join(lib.ROOT, "shim")]
 HOLD_BYTES = 16 * 64 * 1024
@@ -136,6 +138,20 @@ def test_alert_after_leak_starts(t):
     t.check(len(status) >= 25, f"{len(status)} status lines for 6 s at 0.2 s")
     t.check(status and "[learning]" in status[0], "the first status line says learning")
     t.eq(_final_report(w.out), _report_text(t, trace), "watch's final report against leakshim report's")
+    _alerts_on_the_html_time_line(t, trace, alerts, lines)
+
+
+def _alerts_on_the_html_time_line(t, trace, alerts, lines):
+    """The file watch wrote is what `report --format html --alerts` reads: every alert, with
+    its time and kind, on the page's time line."""
+    page = os.path.join(t.tmp, "alerts.html")
+    p = t.cli(["report", "--format", "html", "--alerts", alerts, "-o", page, trace])
+    t.require(p.returncode == 0, f"report --format html --alerts (watch's file): rc={p.returncode} "
+                                 f"{lib.tail(p.stderr)}")
+    with open(page, encoding="utf-8") as f:
+        data = json.loads(test_html.DATA.search(f.read()).group(1))
+    t.eq([(a["t_s"], a["kind"]) for a in data["timeline"]["alerts"]],
+         [(a["time"], a["kind"]) for a in lines], "watch's alerts on the HTML time line")
 
 
 def test_killed_process_ends_the_watch(t):

@@ -1,6 +1,7 @@
-/* Alert files (alerts.c): time_s and kind taken from each line whatever else it holds, JSON
- * string escapes decoded (surrogate pairs included), empty lines skipped, and every kind of
- * bad line rejected with its file and line number. */
+/* Alert files (alerts.c): time (as watch writes it; time_s is read the same) and kind taken
+ * from each line whatever else it holds, JSON string escapes decoded (surrogate pairs
+ * included), empty lines skipped, and every kind of bad line rejected with its file and line
+ * number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,17 +39,24 @@ static void test_members_taken_and_others_ignored(void **state)
         "{\"time_s\": 1.5, \"kind\": \"growth\", \"stacks\": [[{\"function\": \"f\"}], []]}\n"
         "\n"
         "  {\"extra\": {\"a\": [true, false, null, -1.5e3, \"x\\\"y\"]}, \"kind\": \"rss\", \"time_s\": 2}\r\n"
-        "{\"time_s\": 0, \"kind\": \"a\\u00e9\\ud83d\\ude00\\n\\/\\\\\"}";
+        "{\"time_s\": 0, \"kind\": \"a\\u00e9\\ud83d\\ude00\\n\\/\\\\\"}\n"
+        "{\"kind\": \"growth\", \"time\": 3.605, \"time_s\": 9}\n";
     assert_int_equal(read_text(text, &list, error, sizeof error), 0);
-    assert_int_equal(list.count, 3);
+    assert_int_equal(list.count, 4);
     assert_true(list.items[0].time_s == 1.5);
     assert_string_equal(list.items[0].kind, "growth");
     assert_true(list.items[1].time_s == 2.0);
     assert_string_equal(list.items[1].kind, "rss");
     assert_true(list.items[2].time_s == 0.0);
     assert_string_equal(list.items[2].kind, "a\xc3\xa9\xf0\x9f\x98\x80\n/\\");
+    assert_true(list.items[3].time_s == 3.605); /* watch's "time"; the first time given counts */
+    assert_string_equal(list.items[3].kind, "growth");
     alerts_free(&list);
 }
+
+#define NEEDS                                                                                  \
+    ":1: an alert needs \"time\" (a number: seconds since the process started) and \"kind\" "   \
+    "(a string)"
 
 static void test_bad_lines_named(void **state)
 {
@@ -57,8 +65,9 @@ static void test_bad_lines_named(void **state)
         const char *text, *error;
     } cases[] = {
         {"{\"time_s\": 1, \"kind\": \"a\"}\n{\"time_s\": 2, \"kind\": }\n", ":2: not valid JSON"},
-        {"{\"time_s\": 1}\n", ":1: an alert needs \"time_s\" (a number) and \"kind\" (a string)"},
-        {"{\"time_s\": \"1\", \"kind\": \"a\"}\n", ":1: an alert needs \"time_s\" (a number) and \"kind\" (a string)"},
+        {"{\"time_s\": 1}\n", NEEDS},
+        {"{\"time_s\": \"1\", \"kind\": \"a\"}\n", NEEDS},
+        {"{\"time\": \"1\", \"kind\": \"a\"}\n", NEEDS},
         {"[1]\n", ":1: not a JSON object"},
         {"{\"time_s\": 1, \"kind\": \"a\"} {}\n", ":1: not one JSON object"},
         {"{\"time_s\": 01, \"kind\": \"a\"}\n", ":1: not valid JSON"},
