@@ -29,8 +29,8 @@ static const char usage[] =
     "\n"
     "Recording without `run`: LD_PRELOAD=/path/to/libleakshim.so PROGRAM\n"
     "Settings: LEAKSHIM_OUTPUT, LEAKSHIM_DEPTH, LEAKSHIM_BUFFER, LEAKSHIM_INTERVAL,\n"
-    "LEAKSHIM_MARK_SIGNAL, LEAKSHIM_COMPRESS, LEAKSHIM_SAMPLE, LEAKSHIM_SAMPLE_SEED,\n"
-    "LEAKSHIM_ESCALATE (see README.md).\n";
+    "LEAKSHIM_MARK_SIGNAL, LEAKSHIM_COMPRESS, LEAKSHIM_FRAME_CACHE, LEAKSHIM_SAMPLE,\n"
+    "LEAKSHIM_SAMPLE_SEED, LEAKSHIM_ESCALATE (see README.md).\n";
 
 /* The commands whose options do not all fit in the overview above. */
 static const char report_usage[] =

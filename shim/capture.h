@@ -1,7 +1,8 @@
-/* Call-stack capture for the allocation hooks: libunwind's fast backtrace (unw_backtrace: the
- * x86-64 fast path with its per-thread cache of frame descriptions; it falls back to full DWARF
- * unwinding on a miss), with the shim's own frames cut off so that frame 0 is the code that
- * called the allocation function.
+/* Call-stack capture for the allocation hooks: libunwind's fast backtrace, from a compact
+ * per-thread cache of its frame rules (frame_cache.h) or by unw_backtrace itself (the x86-64
+ * fast path with its own cache of frame descriptions; it falls back to full DWARF unwinding on
+ * a miss), with the shim's own frames cut off so that frame 0 is the code that called the
+ * allocation function.
  *
  * The shim's own frames (the hook, the recording function and anything inlined into them) lie
  * in the shim's text segment, between the linker-provided __ehdr_start and __etext; leading
@@ -19,6 +20,8 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+
+#include "frame_cache.h"
 
 /* At most this many of the shim's frames lead a stack (the hook and the recording function). */
 #define CAPTURE_SKIP_MAX 8
@@ -42,7 +45,7 @@ struct unwinder_module {
 void capture_init(void);
 
 /* Captures the current thread's callers into `buf`, which has room for max_depth +
- * CAPTURE_SKIP_MAX return addresses. The stack, outermost last and starting with the caller of
+ * CAPTURE_SKIP_MAX + FRAME_CACHE_EXTRA return addresses. The stack, outermost last and starting with the caller of
  * the interposed function, is the returned number of addresses from buf[*first] on, at most
  * `max_depth`. */
 static inline __attribute__((always_inline)) unsigned capture_stack(void **buf, unsigned max_depth,
@@ -50,7 +53,7 @@ static inline __attribute__((always_inline)) unsigned capture_stack(void **buf, 
 {
     capture_busy = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    int n = unw_backtrace(buf, (int)(max_depth + CAPTURE_SKIP_MAX));
+    int n = frame_cache_backtrace(buf, (int)(max_depth + CAPTURE_SKIP_MAX));
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     capture_busy = 0;
     if (n < 0)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "frame_cache.h"
 #include "guard.h"
 #include "lifecycle.h"
 #include "real_alloc.h"
@@ -258,6 +259,7 @@ EXPORT int dlclose(void *handle)
     if (!real_dlclose)
         real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     int rc = real_dlclose(handle);
+    frame_cache_forget_all();
     writer_note_unload();
     return rc;
 }

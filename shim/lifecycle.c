@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "events.h"
+#include "frame_cache.h"
 #include "guard.h"
 #include "marks.h"
 #include "options.h"
@@ -73,6 +74,8 @@ static int start(void)
         real_alloc_check_binding();
     }
     record_depth = options.depth;
+    if (!options.frame_cache)
+        frame_cache_disable();
     capture_init();
     if (!atfork_registered) {
         pthread_atfork(NULL, NULL, after_fork_in_child);

@@ -36,6 +36,7 @@ static const struct option_spec option_table[] = {
      offsetof(struct shim_options, sample_seed)},
     {"LEAKSHIM_ESCALATE", OPTION_STRING, "off", 0, 0, offsetof(struct shim_options, escalate)},
     {"LEAKSHIM_COMPRESS", OPTION_COUNT, "1", 0, 3, offsetof(struct shim_options, compress)},
+    {"LEAKSHIM_FRAME_CACHE", OPTION_COUNT, "1", 0, 1, offsetof(struct shim_options, frame_cache)},
 };
 
 static const char *const kind_names[] = {

@@ -16,6 +16,7 @@ struct shim_options {
     unsigned sample_seed;   /* LEAKSHIM_SAMPLE_SEED: the sampler's seed, 0 for a random one */
     const char *escalate;   /* LEAKSHIM_ESCALATE: escalation rule (escalation.h), or "off" */
     unsigned compress;      /* LEAKSHIM_COMPRESS: zstd level of the trace's chunks, 0 for none */
+    unsigned frame_cache;   /* LEAKSHIM_FRAME_CACHE: 0 walks every stack with unw_backtrace */
 };
 
 /* Parses the environment into `out` (no allocation; strings point into the environment). */

@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) int
 reserve_with_stack(uint32_t fixed_words, int nested, uint64_t *pos, uint32_t *words,
                    uint32_t *stack_aux, uint64_t *hash)
 {
-    void *frames[TRACE_MAX_STACK_DEPTH + CAPTURE_SKIP_MAX];
+    void *frames[TRACE_MAX_STACK_DEPTH + CAPTURE_SKIP_MAX + FRAME_CACHE_EXTRA];
     unsigned first = 0;
     uint32_t depth;
     if (nested && capture_busy) {

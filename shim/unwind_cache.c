@@ -1,4 +1,5 @@
-/* Handing libunwind's per-thread trace cache back to the kernel; see unwind_cache.h. */
+/* Handing libunwind's per-thread trace cache back to the kernel, and reading its frame rules;
+ * see unwind_cache.h. */
 #include "unwind_cache.h"
 
 #include <stdint.h>
@@ -16,10 +17,16 @@ struct trace_cache {              /* unw_trace_cache_t, its first fields */
     size_t log_size;
     size_t used;                  /* slots filled; at half the table, it grows fourfold */
 };
-struct slot {                     /* unw_tdep_frame_t: the address, then bit fields */
+struct slot {                     /* unw_tdep_frame_t (include/tdep-x86_64/libunwind_i.h) */
     uint64_t address;
-    uint64_t fields;
+    int64_t frame_type : 3;       /* UNWIND_FRAME_STANDARD, ... (2 bits before 1.6) */
+    int64_t last_frame : 1;
+    int64_t cfa_reg_rsp : 1;
+    int64_t cfa_reg_offset : 29;
+    int64_t rbp_cfa_offset : 15;  /* -1: not saved */
+    int64_t rsp_cfa_offset : 15;
 };
+#define UNWIND_FRAME_STANDARD (-2) /* CFA = rsp or rbp + offset, return address at CFA - 8 */
 
 /* The argument of __tls_get_addr on x86-64 (ld.so's tls_index). */
 struct tls_index {
@@ -50,6 +57,34 @@ static const struct slot *lookup(const struct slot *slots, size_t log_size, uint
     return NULL;
 }
 
+/* This thread's trace cache, or NULL when libunwind was not recognised or has none yet. */
+static struct trace_cache *thread_cache(void)
+{
+    if (!unwind_module)
+        return NULL;
+    struct tls_index ti = {unwind_module, 0};
+    const char *block = __tls_get_addr(&ti);
+    if (!block)
+        return NULL;
+    return *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
+}
+
+int unwind_cache_rule(uint64_t address, struct unwind_rule *out)
+{
+    const struct trace_cache *cache = thread_cache();
+    if (!cache || !cache->slots || cache->log_size < TABLE_LOG_SIZE || cache->log_size > 30)
+        return 0;
+    const struct slot *s = lookup(cache->slots, cache->log_size, address);
+    if (!s)
+        return 0;
+    out->last = s->last_frame != 0;
+    out->standard = s->frame_type == UNWIND_FRAME_STANDARD;
+    out->cfa_on_rsp = s->cfa_reg_rsp != 0;
+    out->cfa_offset = (int32_t)s->cfa_reg_offset;
+    out->rbp_offset = (int32_t)s->rbp_cfa_offset;
+    return 1;
+}
+
 void unwind_cache_trim(void *const *buffer, unsigned n)
 {
     /* Every address of the buffer but the last was looked up in the table (tdep_trace looks
@@ -59,13 +94,7 @@ void unwind_cache_trim(void *const *buffer, unsigned n)
     if (n < 3)
         return;
     unwind_cache_done = 1;
-    if (!unwind_module)
-        return;
-    struct tls_index ti = {unwind_module, 0};
-    const char *block = __tls_get_addr(&ti);
-    if (!block)
-        return;
-    struct trace_cache *cache = *(struct trace_cache *const *)(block + UNWIND_TLS_CACHE_OFFSET);
+    struct trace_cache *cache = thread_cache();
     if (!cache || cache->log_size != TABLE_LOG_SIZE || !cache->slots)
         return;
     size_t bytes = ((size_t)1 << TABLE_LOG_SIZE) * sizeof(struct slot);

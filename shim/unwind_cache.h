@@ -1,5 +1,5 @@
-/* Keeps libunwind's per-thread trace cache from costing 256 KiB of resident memory in every
- * thread that allocates.
+/* libunwind's per-thread trace cache: kept from costing 256 KiB of resident memory in every
+ * thread that allocates, and read for the frame rules it holds (frame_cache.h).
  *
  * unw_backtrace's fast path (libunwind 1.6, src/x86_64/Gtrace.c) keeps, per thread, a hash
  * table of frame descriptions: 2^14 slots of 16 bytes, mmap'ed and every slot written at
@@ -24,6 +24,8 @@
 #ifndef LEAKSHIM_UNWIND_CACHE_H
 #define LEAKSHIM_UNWIND_CACHE_H
 
+#include <stdint.h>
+
 #include "capture.h"
 
 /* Set on a thread once its cache was handed back, or found not to be libunwind 1.6's. */
@@ -37,5 +39,19 @@ void unwind_cache_init(const struct unwinder_module *unwinder);
  * thread's table back if it is recognised. Leaves unwind_cache_done unset when the backtrace
  * was too short to recognise the table by, so that a later one tries again. */
 void unwind_cache_trim(void *const *buffer, unsigned n);
+
+/* How to step from a frame to its caller, as libunwind's fast path does (Gtrace.c). */
+struct unwind_rule {
+    int last;          /* the outermost frame: no caller */
+    int standard;      /* CFA = (rsp or rbp) + cfa_offset, the return address at CFA - 8 */
+    int cfa_on_rsp;    /* the CFA's base is rsp (else rbp) */
+    int32_t cfa_offset;
+    int32_t rbp_offset; /* the caller's rbp is saved at CFA + rbp_offset; -1: rbp unchanged */
+};
+
+/* The rule this thread's trace cache holds for the code at `address` (a return address - 1,
+ * as libunwind looks frames up), once a backtrace went through it. 1, or 0 when the cache has
+ * no slot for it or libunwind was not recognised. */
+int unwind_cache_rule(uint64_t address, struct unwind_rule *out);
 
 #endif
