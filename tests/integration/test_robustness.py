@@ -80,6 +80,23 @@ def test_first_descriptor_is_the_program_s(t):
     t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
 
 
+def test_first_descriptor_under_a_low_limit(t):
+    """Under a descriptor limit of 128 or less (RLIMIT_NOFILE 8, 16, 64, 100), where the shim's
+    usual high numbers do not exist, the program's first open() still gets 3: libunwind's pipe
+    goes to the top of the table, not to the lowest free numbers. The trace is whole and exact."""
+    exe = t.build("life_fds.c")
+    for limit in (8, 16, 64, 100):
+        # the shell's own trace ends at its exec; the program's is the last of its pid
+        r = t.run(["/bin/sh", "-c", f'ulimit -n {limit} && exec "$0" first', exe], timeout=60)
+        t.check(r.rc == 0, f"limit {limit}: {signame(r.rc)} (11: open did not get descriptor 3)")
+        t.check("leakshim:" not in r.err, f"limit {limit}: shim messages on stderr: {tail(r.stderr)}")
+        if not t.check(len(r.traces) == 2, f"limit {limit}: traces {[os.path.basename(x) for x in r.traces]}"):
+            continue
+        rep = t.report(max(r.traces, key=len))
+        t.expect_complete(rep, f"limit {limit}")
+        t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
+
+
 def test_writer_warning_reaches_the_program_stderr(t):
     """The writer thread, which has a table of descriptors of its own, still warns on the
     program's stderr (it copies the program's descriptor 2 to write there): a trace on a full
