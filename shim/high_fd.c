@@ -11,11 +11,13 @@ static __thread int private_table __attribute__((tls_model("initial-exec")));
 
 /* The lowest number used: high in the table, where a program's own open() does not reach
  * unless it holds that many files, but not so high that the kernel grows the table far
- * (limits of a million descriptors are common). */
+ * (limits of a million descriptors are common). Under a limit of 128 or less, the top 4
+ * numbers: room for libunwind's pipe and the held trace, and the program's first files
+ * still get 3, 4... (a number at or above the limit would leave them all low). */
 static int high_number(void)
 {
     long max = sysconf(_SC_OPEN_MAX);
-    return max > 4096 ? 4000 : max > 128 ? (int)(max - 64) : 64;
+    return max > 4096 ? 4000 : max > 128 ? (int)(max - 64) : max > 4 ? (int)(max - 4) : 0;
 }
 
 int high_fd_open(const char *path, int flags, mode_t mode)

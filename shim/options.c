@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "initial_env.h"
 #include "log.h"
 
 #define DEFAULT_OUTPUT "leakshim.%e.%p.trace"
@@ -160,7 +161,7 @@ void options_load(struct shim_options *out)
 {
     for (size_t i = 0; i < sizeof option_table / sizeof *option_table; i++) {
         const struct option_spec *spec = &option_table[i];
-        const char *text = getenv(spec->name);
+        const char *text = initial_env_get(spec->name);
         if (text && spec->kind == OPTION_STRING && !*text) {
             shim_warn("%s is empty; using %s", spec->name, spec->default_text);
             text = NULL;

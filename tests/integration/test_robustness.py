@@ -2,7 +2,7 @@
 high numbers, the trace held across changes of identity or root), signals (no handler of the shim, a sigwait thread, a SIGALRM handler that
 allocates at high frequency, SIGCHLD without SA_RESTART), odd stacks (swapcontext coroutines,
 longjmp out of deep recursion) and loader corner cases (ldd, running through ld.so, bad
-LEAKSHIM_* values, setuid programs). Leaks come from noinline functions of tests/programs/life_*.c with exact
+LEAKSHIM_* values, allocation before libc's initializer, setuid programs). Leaks come from noinline functions of tests/programs/life_*.c with exact
 sizes."""
 import glob
 import os
@@ -78,6 +78,23 @@ def test_first_descriptor_is_the_program_s(t):
     rep = t.report(r.traces[0])
     t.expect_complete(rep)
     t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
+
+
+def test_first_descriptor_under_a_low_limit(t):
+    """Under a descriptor limit of 128 or less (RLIMIT_NOFILE 8, 16, 64, 100), where the shim's
+    usual high numbers do not exist, the program's first open() still gets 3: libunwind's pipe
+    goes to the top of the table, not to the lowest free numbers. The trace is whole and exact."""
+    exe = t.build("life_fds.c")
+    for limit in (8, 16, 64, 100):
+        # the shell's own trace ends at its exec; the program's is the last of its pid
+        r = t.run(["/bin/sh", "-c", f'ulimit -n {limit} && exec "$0" first', exe], timeout=60)
+        t.check(r.rc == 0, f"limit {limit}: {signame(r.rc)} (11: open did not get descriptor 3)")
+        t.check("leakshim:" not in r.err, f"limit {limit}: shim messages on stderr: {tail(r.stderr)}")
+        if not t.check(len(r.traces) == 2, f"limit {limit}: traces {[os.path.basename(x) for x in r.traces]}"):
+            continue
+        rep = t.report(max(r.traces, key=len))
+        t.expect_complete(rep, f"limit {limit}")
+        t.expect_leaks(rep, {"fd_leak": (24, 1), "fd_churn": (0, 0)})
 
 
 def test_writer_warning_reaches_the_program_stderr(t):
@@ -496,3 +513,40 @@ def test_setuid_program_left_alone(t):
     t.eq(r.rc, 0, "exit status of the setuid program")
     t.eq(r.traces, [], "traces written by the setuid program")
     t.eq(r.err, "", "stderr of the setuid program")
+
+
+def test_allocation_before_libc_initialized(t):
+    """A program whose DT_PREINIT_ARRAY function allocates and starts threads that allocate
+    runs before libc's initializer has set `environ` (getenv finds nothing there): the shim,
+    started by that first allocation, still reads every LEAKSHIM_* setting (from the initial
+    environment). The trace goes to LEAKSHIM_OUTPUT (nothing in the working directory),
+    LEAKSHIM_DEPTH holds (no stack deeper), a bad value is reported once; leaks exact, also
+    when run through the dynamic loader."""
+    exe = t.build("life_preinit.c")
+    plain = t.run([exe], traced=False, timeout=30)
+    t.require(plain.rc == 0, f"without the shim: {signame(plain.rc)}")
+    t.require(plain.out == "environ was unset: 1\nthreads joined\n",
+              f"the preinit function did not run before libc's initializer: {tail(plain.stdout)}")
+    loader = "/lib64/ld-linux-x86-64.so.2"
+    for how, argv in (("direct", [exe]), ("through ld.so", [loader, exe])):
+        for depth in (3, 64):
+            what = f"{how}, LEAKSHIM_DEPTH={depth}"
+            cwd = t.mkdir(f"cwd-{how.replace(' ', '_')}-{depth}")
+            env = {"LEAKSHIM_DEPTH": str(depth), "LEAKSHIM_BUFFER": "12Q"}
+            r = t.run(argv, env=env, cwd=cwd, timeout=60)
+            t.check(r.rc == 0, f"{what}: {signame(r.rc)}")
+            t.check(r.stdout == plain.stdout, f"{what}: stdout {r.stdout!r}, without the shim {plain.stdout!r}")
+            t.eq(r.err.count("LEAKSHIM_BUFFER"), 1, f"{what}: lines naming LEAKSHIM_BUFFER on stderr ({r.err!r})")
+            t.eq(os.listdir(cwd), [], f"{what}: files in the working directory")
+            if not t.check(len(r.traces) == 1, f"{what}: {len(r.traces)} traces in LEAKSHIM_OUTPUT's directory"):
+                continue
+            rep = t.report(r.traces[0])
+            t.expect_complete(rep, what)
+            t.expect_leaks(rep, {"preinit_leak": (176, 2), "preinit_thread_leak": (288, 4),
+                                 "preinit_churn": (0, 0)})
+            # inlined functions share their caller's address: a recorded frame is an address
+            deepest = max(len({f["address"] for f in s["stack"]}) for s in rep["suspects"])
+            if depth == 3:
+                t.check(deepest <= 3, f"{what}: a stack of {deepest} recorded frames")
+            else:
+                t.check(deepest > 3, f"{what}: no stack deeper than {deepest} recorded frames")
