@@ -15,8 +15,7 @@ TEST_CFLAGS = $(ALL_CFLAGS) -Ishim -Ianalyzer -Itests/unit -pthread
 # (unwind_pipe's pipe2 changes only the pipes libunwind makes).
 SHIM_TESTABLE := capture compress escalation frame_cache guard high_fd initial_env log modules \
                  options record resident ring sampled_heap sampler seen_stacks staging tracefile \
-                 uncounted_thread unwind_cache \
-                 unwind_pipe writer leader_exit
+                 uncounted_thread unwind_cache unwind_pipe writer leader_exit
 SAN_SHIM_OBJ  := $(SHIM_TESTABLE:%=$(BUILD)/san/shim/%.o)
 SAN_ANALYZER_OBJ := $(ANALYZER_LIB_OBJ:$(BUILD)/%=$(BUILD)/san/%)
 
