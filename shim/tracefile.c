@@ -119,6 +119,13 @@ int tracefile_create(struct tracefile *t, const char *template)
         shim_warn("trace path from '%s' is too long; not tracing", template);
         return -1;
     }
+    /* A device, FIFO, socket or directory of that name (LEAKSHIM_OUTPUT=/dev/null) is not a
+     * trace someone left: NAME.1 beside it (in /dev, say) would surprise more than no trace. */
+    struct stat existing;
+    if (lstat(base, &existing) == 0 && !S_ISREG(existing.st_mode) && !S_ISLNK(existing.st_mode)) {
+        shim_warn("trace path %s exists and is not a regular file; not tracing", base);
+        return -1;
+    }
     int fd = create_exclusive(t, base);
     if (fd < 0) {
         shim_warn("cannot create trace file %s: %s; not tracing", base, strerror(errno));

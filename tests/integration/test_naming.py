@@ -80,6 +80,26 @@ def test_existing_file_untouched(t):
             t.expect_leaks(rep, {"naming_leak": (123, 1)})
 
 
+def test_existing_non_file_refused(t):
+    """A template that names a device, a FIFO or a directory (LEAKSHIM_OUTPUT=/dev/null) is
+    refused with one message, and nothing is written beside it (it used to write /dev/null.1,
+    /dev/null.2, ...): the program runs as without the shim."""
+    exe = t.build("naming.c")
+    d = t.mkdir("out")
+    fifo = os.path.join(d, "a.fifo")
+    os.mkfifo(fifo)
+    sub = t.mkdir("out/a.dir")
+    before = sorted(os.listdir("/dev"))
+    for path in ("/dev/null", fifo, sub):
+        r = t.run([exe], output=path)
+        t.require(r.rc == 0, f"{path}: {signame(r.rc)}: {tail(r.stderr)}")
+        t.check(r.out.startswith("pid="), f"{path}: program output {tail(r.stdout)}")
+        t.eq(r.err, f"leakshim: trace path {path} exists and is not a regular file; not tracing\n",
+             f"{path}: standard error")
+    t.eq(_only_files(d), ["a.dir", "a.fifo"], "files beside the FIFO and the directory")
+    t.eq(sorted(os.listdir("/dev")), before, "files in /dev")
+
+
 def test_mode_0600(t):
     exe = t.build("naming.c")
     for umask in (0o000, 0o022, 0o077):
