@@ -45,9 +45,9 @@ struct unwinder_module {
 void capture_init(void);
 
 /* Captures the current thread's callers into `buf`, which has room for max_depth +
- * CAPTURE_SKIP_MAX + FRAME_CACHE_EXTRA return addresses. The stack, outermost last and starting with the caller of
- * the interposed function, is the returned number of addresses from buf[*first] on, at most
- * `max_depth`. */
+ * CAPTURE_SKIP_MAX + FRAME_CACHE_EXTRA return addresses. The stack, outermost last and
+ * starting with the caller of the interposed function, is the returned number of addresses
+ * from buf[*first] on, at most `max_depth`. */
 static inline __attribute__((always_inline)) unsigned capture_stack(void **buf, unsigned max_depth,
                                                                     unsigned *first)
 {

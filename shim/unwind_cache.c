@@ -19,7 +19,7 @@ struct trace_cache {              /* unw_trace_cache_t, its first fields */
 };
 struct slot {                     /* unw_tdep_frame_t (include/tdep-x86_64/libunwind_i.h) */
     uint64_t address;
-    int64_t frame_type : 3;       /* UNWIND_FRAME_STANDARD, ... (2 bits before 1.6) */
+    int64_t frame_type : 3;       /* UNWIND_FRAME_STANDARD, ... (2 bits in older versions) */
     int64_t last_frame : 1;
     int64_t cfa_reg_rsp : 1;
     int64_t cfa_reg_offset : 29;
