@@ -22,7 +22,8 @@ struct frame_rule {
 #define PROBES 4 /* linear probing: a rule is within PROBES slots of its home */
 #define LOWEST_CODE 0x4000 /* a return address below this ends the walk, as in libunwind */
 
-static __thread struct frame_rule rules[FRAME_CACHE_SLOTS] __attribute__((tls_model("initial-exec")));
+static __thread struct frame_rule rules[FRAME_CACHE_SLOTS]
+    __attribute__((tls_model("initial-exec")));
 /* The value of `generation` this thread's rules belong to. */
 static __thread unsigned rules_generation __attribute__((tls_model("initial-exec")));
 static _Atomic unsigned generation;
@@ -127,15 +128,6 @@ static __attribute__((noinline)) int fallback(void **buffer, int max, uintptr_t 
             put(address, &u);
     }
     int m = walk(rip, rsp, rbp, NULL, count, buffer);
-#ifdef FRAME_CACHE_DEBUG
-    if (m == -2 || (m >= 0 && m != count)) {
-        void *mine[300]; int k = walk(rip, rsp, rbp, mine, count, NULL);
-        shim_warn("mismatch m=%d count=%d k=%d first=%d\n", m, count, k, first);
-        for (int i = 0; i < count; i++) { struct unwind_rule u = {0}; int f = unwind_cache_rule((uint64_t)(uintptr_t)buffer[i] - 1, &u);
-            shim_warn(" rule %d found=%d last=%d std=%d rsp=%d cfa=%d rbp=%d\n", i, f, u.last, u.standard, u.cfa_on_rsp, u.cfa_offset, u.rbp_offset); }
-        for (int i = 0; i < count || i < k; i++) shim_warn(" %d %p %p\n", i, i < count ? buffer[i] : 0, i < k ? mine[i] : 0);
-    }
-#endif
     if (m == -2 || (m >= 0 && m != count)) {
         frame_cache_disable();
         shim_warn("a stack walked from libunwind's frame rules differs from its own "
@@ -146,7 +138,8 @@ static __attribute__((noinline)) int fallback(void **buffer, int max, uintptr_t 
 
 __attribute__((noinline)) int frame_cache_backtrace(void **buffer, int max)
 {
-    /* The shim keeps frame pointers: this frame's saved rbp, then its return address. */
+    /* The shim is built with frame pointers (the Makefile's SHIM_CFLAGS): this frame's saved
+     * rbp, then its return address. */
     const uintptr_t *frame = __builtin_frame_address(0);
     uintptr_t rip = frame[1], rsp = (uintptr_t)(frame + 2), rbp = frame[0];
     if (!atomic_load_explicit(&disabled, memory_order_relaxed)) {
