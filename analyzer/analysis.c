@@ -83,8 +83,13 @@ int analysis_finish(struct analysis *a, const char *trace, enum trace_status sta
     const struct replay_window *w = &a->replay.window;
     const char *missing = !w->opened ? w->since.mark : w->until.kind == BOUND_MARK && !w->closed ? w->until.mark : NULL;
     if (missing) {
-        snprintf(error, error_len, "%s: no mark named '%s' (leakshim timeline lists the marks)",
-                 trace, missing);
+        /* "3.5s" or "500ms": seconds meant with a unit, which bounds do not take */
+        char *unit;
+        (void)strtod(missing, &unit);
+        int timed = unit != missing && (strcmp(unit, "s") == 0 || strcmp(unit, "ms") == 0);
+        snprintf(error, error_len, "%s: no mark named '%s' (%s)", trace, missing,
+                 timed ? "seconds are written as a plain number, such as 2.5"
+                       : "leakshim timeline lists the marks");
         return -1;
     }
     if (window_error(&a->replay, trace, error, error_len) < 0)

@@ -91,7 +91,13 @@ def test_leak_after_a_mark_and_the_window(t):
     t.eq(lib.leaked(until, "leak_request_id"), (0, 0), "leak before the mark")
     p = t.cli(["report", "--since", "no-such-mark", trace])
     t.eq(p.returncode, 2, "unknown mark: exit status")
-    t.check(b"no mark named 'no-such-mark'" in p.stderr, f"unknown mark message: {lib.tail(p.stderr)}")
+    t.check(b"no mark named 'no-such-mark' (leakshim timeline lists the marks)" in p.stderr,
+            f"unknown mark message: {lib.tail(p.stderr)}")
+    for bound in ("3.5s", "500ms"):
+        p = t.cli(["report", "--since", bound, trace])
+        t.eq(p.returncode, 2, f"--since {bound}: exit status")
+        t.check(f"no mark named '{bound}' (seconds are written as a plain number, such as 2.5)"
+                .encode() in p.stderr, f"--since {bound}: message {lib.tail(p.stderr)}")
 
 
 def test_window_that_cannot_hold_anything_is_an_error(t):
