@@ -2,6 +2,8 @@
 #include "check_output.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "units.h"
@@ -43,16 +45,31 @@ void check_describe_suspect(const struct gate_suspect *gs, char *buf, size_t len
                  units_grouped(c->old_bytes, old));
 }
 
+/* A rate with one decimal and its thousands grouped, as the other budgets' numbers are. */
+static const char *grouped_tenths(double v, char buf[48])
+{
+    if (!isfinite(v) || fabs(v) >= 1e17) {
+        snprintf(buf, 48, "%g", v);
+        return buf;
+    }
+    uint64_t tenths = (uint64_t)llround(fabs(v) * 10);
+    char whole[32];
+    snprintf(buf, 48, "%s%s.%u", v < 0 && tenths ? "-" : "", units_grouped(tenths / 10, whole),
+             (unsigned)(tenths % 10));
+    return buf;
+}
+
 void check_describe_budget(enum budget_kind kind, const struct budget_result *b, char *buf,
                            size_t len)
 {
     static const char *what[] = {"bytes leaked", "blocks leaked", "new or grown leaking stacks",
                                  "bytes/s of steady growth"};
-    char actual[32], limit[32];
+    char actual[48], limit[48];
     if (!b->measured) {
         snprintf(buf, len, "not measured, limit %g", b->limit);
     } else if (kind == BUDGET_GROWTH) {
-        snprintf(buf, len, "%.1f %s, limit %.1f", b->actual, what[kind], b->limit);
+        snprintf(buf, len, "%s %s, limit %s", grouped_tenths(b->actual, actual), what[kind],
+                 grouped_tenths(b->limit, limit));
     } else {
         snprintf(buf, len, "%s %s, limit %s", units_grouped((uint64_t)b->actual, actual), what[kind],
                  units_grouped((uint64_t)b->limit, limit));

@@ -206,6 +206,12 @@ def test_windows_and_growth_budget(t):
             f"steady growth {growth} bytes/s vs {leak['leaked_bytes'] / span:.0f} over the span")
     t.check(all("max-growth" in s["over_budget"] for s in v["suspects"] if s["growing"]),
             "growing suspects over the growth budget")
+    # the text's rate has its thousands grouped and one decimal, as the JSON's value
+    m = re.search(r"^  FAIL  max-growth\s+(\d{1,3}(?:,\d{3})*\.\d) bytes/s of steady growth, "
+                  r"limit 1,024\.0$", out, re.M)
+    if t.check(m, f"max-growth line in the text: {out!r}"):
+        t.check(abs(float(m.group(1).replace(",", "")) - growth) <= 0.051,
+                f"max-growth in the text {m.group(1)} vs {growth} in the JSON")
     _check(t, args + ["--max-growth", "1M"], want_rc=0)
     report = os.path.join(t.tmp, "after_mark.json")
     with open(report, "wb") as f:
