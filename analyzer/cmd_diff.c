@@ -79,11 +79,12 @@ static void diff_text(FILE *out, const char *old_path, const struct leak_run *ol
     size_t unchanged = 0;
     for (int kind = CHANGE_NEW; kind <= CHANGE_SAME; kind++) {
         size_t n = 0;
-        int64_t delta = 0;
+        uint64_t old_bytes = 0, new_bytes = 0;
         for (size_t i = 0; i < count; i++)
             if (changes[i].kind == (enum change_kind)kind) {
                 n++;
-                delta += (int64_t)changes[i].new_bytes - (int64_t)changes[i].old_bytes;
+                old_bytes += changes[i].old_bytes;
+                new_bytes += changes[i].new_bytes;
             }
         if (kind == CHANGE_SAME) {
             unchanged = n;
@@ -91,7 +92,9 @@ static void diff_text(FILE *out, const char *old_path, const struct leak_run *ol
         }
         if (!n)
             continue;
-        fprintf(out, "\n%s (%zu %s, %+" PRId64 " bytes)\n", titles[kind], n, units_noun(n, "stack", "stacks"), delta);
+        fprintf(out, "\n%s (%zu %s, %s %s)\n", titles[kind], n, units_noun(n, "stack", "stacks"),
+                signed_grouped(old_bytes, new_bytes, e),
+                units_noun(distance(old_bytes, new_bytes), "byte", "bytes"));
         for (size_t i = 0; i < count; i++)
             if (changes[i].kind == (enum change_kind)kind)
                 change_text(out, &changes[i]);

@@ -394,11 +394,11 @@ def test_diff(t):
 
     out = diff(base, grown)
     t.check("change: +1,000 bytes, +10 blocks" in out, tail(out, 800))
-    t.check(re.search(r"^grown: leaking more \(1 stack, \+1000 bytes\)\n"
+    t.check(re.search(r"^grown: leaking more \(1 stack, \+1,000 bytes\)\n"
                       r"  \+1,000 bytes, \+10 blocks  \(1,000 -> 2,000 bytes, \+100\.0%\)\n"
                       r"      site_one \S+check_prog\.c:\d+$", out, re.M), tail(out, 800))
     out = diff(grown, base)
-    t.check(re.search(r"^shrunk: leaking less \(1 stack, -1000 bytes\)\n"
+    t.check(re.search(r"^shrunk: leaking less \(1 stack, -1,000 bytes\)\n"
                       r"  -1,000 bytes, -10 blocks  \(2,000 -> 1,000 bytes, -50\.0%\)$", out, re.M), tail(out, 800))
     for old in (base, base_json):
         out = diff(old, new)
