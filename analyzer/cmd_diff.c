@@ -4,7 +4,6 @@
  * deltas, largest change first. Stacks are matched by symbolized identity (leak_compare.h).
  * Exit 0 when both were read, 2 on a usage error or a file that cannot be read. */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
